@@ -1,0 +1,132 @@
+package searchspace
+
+import (
+	"bytes"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+)
+
+// Op is the operation of one block.
+type Op string
+
+// Block operations.
+const (
+	// OpDSConv is the MobileNetV1 depthwise-separable block:
+	// k×k depthwise → BN → ReLU6 → 1×1 → BN → ReLU6.
+	OpDSConv Op = "dsconv"
+	// OpMBConv is the MobileNetV2 inverted residual with a linear bottleneck:
+	// 1×1 expand → BN → ReLU6 → k×k depthwise → BN → ReLU6 → 1×1 project → BN,
+	// with no expand conv when the expansion ratio is 1, and a residual add when
+	// the stride is 1 and the input and output channels are equal.
+	OpMBConv Op = "mbconv"
+	// OpSkip is the identity. It lets the depth of a network vary and is valid
+	// only where the stride is 1 and the channels do not change.
+	OpSkip Op = "skip"
+)
+
+// Shape is the height, width and channels of an input image.
+type Shape struct {
+	Height   int `json:"height"`
+	Width    int `json:"width"`
+	Channels int `json:"channels"`
+}
+
+// Stem is the first, standard convolution: k×k conv → BN → ReLU6.
+type Stem struct {
+	Out    int `json:"out"`    // output channels
+	Kernel int `json:"kernel"` // kernel size k
+	Stride int `json:"stride"`
+}
+
+// Block is one block of an architecture. Padding is always kernel/2.
+type Block struct {
+	Op Op `json:"op"`
+	// Kernel is the depthwise kernel size k (odd). Zero for skip.
+	Kernel int `json:"kernel,omitempty"`
+	// Expansion is the expansion ratio t of an mbconv block. Zero for other ops.
+	Expansion int `json:"expansion,omitempty"`
+	// Out is the number of output channels. Zero for skip.
+	Out int `json:"out,omitempty"`
+	// Stride is 1 or 2. Zero for skip.
+	Stride int `json:"stride,omitempty"`
+}
+
+// Head is the last 1×1 conv → BN → ReLU6 before global average pooling and
+// the linear classifier. Out is 0 when there is no head conv (MobileNetV1).
+type Head struct {
+	Out int `json:"out"`
+}
+
+// Arch is one concrete network: what a controller's decisions decode to, and
+// what childnet builds. All channel counts are final, after the width
+// multiplier has been applied; Alpha is kept as a record.
+//
+// The classifier is global average pooling followed by a linear layer with
+// bias from the last feature map to Classes outputs.
+type Arch struct {
+	Input   Shape `json:"input"`
+	Classes int   `json:"classes"`
+	// Resolution is the side of the square image the network sees; inputs
+	// are resized to Resolution×Resolution before the stem.
+	Resolution int `json:"resolution"`
+	// Alpha is the width multiplier the channels were derived with.
+	Alpha  float64 `json:"alpha"`
+	Stem   Stem    `json:"stem"`
+	Blocks []Block `json:"blocks"`
+	Head   Head    `json:"head"`
+}
+
+// ParseArch decodes an architecture from JSON. Unknown fields are rejected.
+// A missing resolution defaults to the input height and a missing alpha to 1.
+// ParseArch does not validate; call Validate.
+func ParseArch(data []byte) (Arch, error) {
+	var a Arch
+	dec := json.NewDecoder(bytes.NewReader(data))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&a); err != nil {
+		return Arch{}, fmt.Errorf("searchspace: decode architecture: %w", err)
+	}
+	if dec.More() {
+		return Arch{}, fmt.Errorf("searchspace: decode architecture: trailing data after the JSON object")
+	}
+	if a.Resolution == 0 {
+		a.Resolution = a.Input.Height
+	}
+	if a.Alpha == 0 {
+		a.Alpha = 1
+	}
+	return a, nil
+}
+
+// Canonical returns the canonical JSON encoding of a: fixed field order, no
+// white space, and skip blocks with no fields but their op. Two architectures
+// that build the same network have the same canonical encoding.
+func (a Arch) Canonical() []byte {
+	c := a
+	c.Blocks = make([]Block, len(a.Blocks))
+	for i, b := range a.Blocks {
+		switch b.Op {
+		case OpSkip:
+			b = Block{Op: OpSkip}
+		case OpDSConv:
+			b.Expansion = 0
+		}
+		c.Blocks[i] = b
+	}
+	data, err := json.Marshal(c)
+	if err != nil {
+		// Arch holds only ints, strings and a float; Marshal fails only on
+		// a NaN or infinite Alpha, which Validate rejects.
+		panic(fmt.Sprintf("searchspace: encode architecture: %v", err))
+	}
+	return data
+}
+
+// ID returns a stable short id of a: the first 12 hex digits of the SHA-256
+// of its canonical encoding.
+func (a Arch) ID() string {
+	sum := sha256.Sum256(a.Canonical())
+	return hex.EncodeToString(sum[:6])
+}
