@@ -1,0 +1,48 @@
+// Package store keeps every search run, trial, checkpoint and replay result
+// in one bbolt database file, so a search survives a crash and every result
+// can be listed, compared and reproduced later.
+//
+// # Basics
+//
+// Open a store with Open. A writable open creates the file if it is missing and initialises an empty
+// one;
+// a read-only open (Options.ReadOnly) never creates one and returns
+// ErrNotFound instead. Only one process may hold a store open for writing:
+// a second Open returns an *InUseError within Options.Timeout (one second by
+// default), naming the process id of the holder when it is known.
+//
+// The core types are Run, Trial, Checkpoint and Replay. A Run is one search
+// with its configuration, space, seed and status. A Trial is one scored child
+// of a run, keyed by the run id and a sequence number starting at 1. A
+// Checkpoint holds the strategy's bytes and a reference to a supernet weights
+// file. A Replay is a child retrained from scratch and evaluated on the test
+// split.
+//
+// # Layout
+//
+// The database has these top-level buckets:
+//
+//	meta        "layout" → the layout version (decimal), "created" → RFC 3339 time
+//	runs        run id → Run as JSON
+//	trials      run id → nested bucket: sequence number (8-byte big-endian) → Trial as JSON
+//	checkpoints run id → the run's latest Checkpoint as JSON
+//	replays     trial id → list of Replay as JSON
+//	latency     free for latency tables: key → value bytes, owned by their writer
+//
+// Layout versions other than LayoutVersion are rejected with ErrLayout.
+//
+// Large binary state lives in files beside the database, in the folder
+// PATH.files/ for a store at PATH. A checkpoint references its weights file
+// by name, size and SHA-256. The file is written to a temporary name,
+// synced, renamed into place, and only then is the transaction that
+// references it committed; the previous checkpoint's file is removed after
+// that commit. A crash therefore leaves at worst an unreferenced file, never a
+// reference to a missing or partial one. Reading a file back verifies its
+// size and checksum and returns ErrChecksum on a mismatch.
+//
+// # Caveats
+//
+// A writable store holds an exclusive file lock, so read-only commands fail
+// with an *InUseError while a search runs on the same file. Times are stored
+// in UTC.
+package store

@@ -1,0 +1,245 @@
+package store
+
+import (
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"strconv"
+	"strings"
+	"time"
+
+	bolt "go.etcd.io/bbolt"
+)
+
+// LayoutVersion is the on-disk layout this package reads and writes. It is
+// stored in the meta bucket when a store is created.
+const LayoutVersion = 1
+
+// DefaultTimeout is how long Open waits for another process to release the
+// file lock before it returns an *InUseError.
+const DefaultTimeout = time.Second
+
+var (
+	// ErrNotFound is returned by a read-only Open when the store file does
+	// not exist, and by lookups of a run, trial or checkpoint that is not
+	// stored.
+	ErrNotFound = errors.New("not found")
+
+	// ErrCorrupt is returned by Open when the file is not a bbolt database,
+	// is truncated, or lacks the buckets of a store.
+	ErrCorrupt = errors.New("corrupt store")
+
+	// ErrLayout is returned by Open when the store's layout version is not
+	// LayoutVersion.
+	ErrLayout = errors.New("unsupported store layout version")
+
+	// ErrChecksum is returned when a checkpoint file's size or SHA-256 does
+	// not match the reference stored in the database.
+	ErrChecksum = errors.New("checkpoint file checksum mismatch")
+)
+
+// InUseError is returned by Open when another process holds the store's
+// file lock.
+type InUseError struct {
+	Path string
+	// PID is the process id recorded by the holder, or 0 when unknown.
+	PID int
+}
+
+func (e *InUseError) Error() string {
+	if e.PID > 0 {
+		return fmt.Sprintf("store %s is in use by another nas process (pid %d): wait for it to finish or stop it", e.Path, e.PID)
+	}
+	return fmt.Sprintf("store %s is in use by another nas process: wait for it to finish or stop it", e.Path)
+}
+
+// Bucket names; see the package documentation for what each contains.
+var (
+	bucketMeta        = []byte("meta")
+	bucketRuns        = []byte("runs")
+	bucketTrials      = []byte("trials")
+	bucketCheckpoints = []byte("checkpoints")
+	bucketReplays     = []byte("replays")
+	bucketLatency     = []byte("latency")
+
+	keyLayout  = []byte("layout")
+	keyCreated = []byte("created")
+)
+
+var allBuckets = [][]byte{bucketMeta, bucketRuns, bucketTrials, bucketCheckpoints, bucketReplays, bucketLatency}
+
+// Options configures Open. The zero value opens for writing, creating the
+// file if needed, and waits DefaultTimeout for the file lock.
+type Options struct {
+	// ReadOnly opens with a shared lock and never creates the file.
+	ReadOnly bool
+	// Timeout is how long to wait for the file lock; 0 means DefaultTimeout.
+	Timeout time.Duration
+	// NoSync skips fsync on commit. Only tests should set it: a crash may
+	// then lose committed transactions.
+	NoSync bool
+}
+
+// Store is an open store. Its methods are safe for concurrent use.
+type Store struct {
+	db       *bolt.DB
+	path     string
+	readOnly bool
+	// lockInfo is the file beside the database that records the pid of the
+	// process holding it open for writing; empty for a read-only store.
+	lockInfo string
+}
+
+// Open opens the store at path. See Options for how it is opened.
+func Open(path string, opts Options) (*Store, error) {
+	if opts.Timeout <= 0 {
+		opts.Timeout = DefaultTimeout
+	}
+
+	// A read-only open must not create the file, and bbolt would.
+	st, err := os.Stat(path)
+	switch {
+	case errors.Is(err, fs.ErrNotExist) && opts.ReadOnly:
+		return nil, fmt.Errorf("store %s: %w: run `nas search` first, or pass --store or set NAS_STORE to an existing store", path, ErrNotFound)
+	case err == nil && st.IsDir():
+		return nil, fmt.Errorf("store %s is a directory: pass the path of a store file", path)
+	case err == nil && opts.ReadOnly && st.Size() == 0:
+		return nil, fmt.Errorf("store %s: %w: the file is empty", path, ErrCorrupt)
+	case err != nil && !errors.Is(err, fs.ErrNotExist):
+		return nil, fmt.Errorf("store %s: %w", path, err)
+	}
+
+	db, err := openBolt(path, opts)
+	if err != nil {
+		return nil, err
+	}
+	s := &Store{db: db, path: path, readOnly: opts.ReadOnly}
+
+	if err := s.checkLayout(); err != nil {
+		db.Close()
+		return nil, err
+	}
+	if !opts.ReadOnly {
+		s.lockInfo = path + ".pid"
+		// The pid file only improves the message a second process prints;
+		// failing to write it does not stop the store from working.
+		_ = os.WriteFile(s.lockInfo, []byte(strconv.Itoa(os.Getpid())+"\n"), 0o644)
+	}
+	return s, nil
+}
+
+// openBolt opens the bbolt file and maps its failures to this package's
+// errors. bbolt can panic on some malformed files, so a panic is reported as
+// ErrCorrupt.
+func openBolt(path string, opts Options) (db *bolt.DB, err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			db, err = nil, fmt.Errorf("store %s: %w: %v", path, ErrCorrupt, r)
+		}
+	}()
+	db, err = bolt.Open(path, 0o644, &bolt.Options{
+		Timeout:  opts.Timeout,
+		ReadOnly: opts.ReadOnly,
+		NoSync:   opts.NoSync,
+	})
+	switch {
+	case err == nil:
+		return db, nil
+	case errors.Is(err, bolt.ErrTimeout):
+		return nil, &InUseError{Path: path, PID: readPID(path + ".pid")}
+	case errors.Is(err, bolt.ErrInvalid), errors.Is(err, bolt.ErrChecksum),
+		errors.Is(err, bolt.ErrVersionMismatch), errors.Is(err, bolt.ErrInvalidMapping),
+		strings.Contains(err.Error(), "file size too small"):
+		return nil, fmt.Errorf("store %s: %w: %v", path, ErrCorrupt, err)
+	default:
+		return nil, fmt.Errorf("store %s: %w", path, err)
+	}
+}
+
+func readPID(path string) int {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return 0
+	}
+	pid, err := strconv.Atoi(strings.TrimSpace(string(data)))
+	if err != nil || pid <= 0 {
+		return 0
+	}
+	return pid
+}
+
+// checkLayout creates the buckets of a new writable store, and checks the
+// layout version of an existing one.
+func (s *Store) checkLayout() error {
+	check := func(tx *bolt.Tx) error {
+		meta := tx.Bucket(bucketMeta)
+		if meta == nil {
+			return fmt.Errorf("store %s: %w: no meta bucket, so this is not a nas store", s.path, ErrCorrupt)
+		}
+		raw := meta.Get(keyLayout)
+		v, err := strconv.Atoi(string(raw))
+		if err != nil {
+			return fmt.Errorf("store %s: %w: layout version %q is not a number", s.path, ErrCorrupt, raw)
+		}
+		if v != LayoutVersion {
+			return fmt.Errorf("store %s: %w %d: this nas reads layout %d, so open the store with the nas version that wrote it", s.path, ErrLayout, v, LayoutVersion)
+		}
+		for _, name := range allBuckets {
+			if tx.Bucket(name) == nil {
+				return fmt.Errorf("store %s: %w: bucket %q is missing", s.path, ErrCorrupt, name)
+			}
+		}
+		return nil
+	}
+	if s.readOnly {
+		return s.db.View(check)
+	}
+	return s.db.Update(func(tx *bolt.Tx) error {
+		if tx.Bucket(bucketMeta) == nil {
+			if len(bucketNames(tx)) > 0 {
+				return fmt.Errorf("store %s: %w: buckets without a meta bucket, so this is not a nas store", s.path, ErrCorrupt)
+			}
+			if err := initLayout(tx); err != nil {
+				return fmt.Errorf("store %s: create layout: %w", s.path, err)
+			}
+		}
+		return check(tx)
+	})
+}
+
+func bucketNames(tx *bolt.Tx) [][]byte {
+	var names [][]byte
+	_ = tx.ForEach(func(name []byte, _ *bolt.Bucket) error {
+		names = append(names, append([]byte(nil), name...))
+		return nil
+	})
+	return names
+}
+
+func initLayout(tx *bolt.Tx) error {
+	for _, name := range allBuckets {
+		if _, err := tx.CreateBucket(name); err != nil {
+			return err
+		}
+	}
+	meta := tx.Bucket(bucketMeta)
+	if err := meta.Put(keyLayout, []byte(strconv.Itoa(LayoutVersion))); err != nil {
+		return err
+	}
+	return meta.Put(keyCreated, []byte(time.Now().UTC().Format(time.RFC3339)))
+}
+
+// Path returns the path of the database file.
+func (s *Store) Path() string { return s.path }
+
+// filesDir returns the folder that holds checkpoint files.
+func (s *Store) filesDir() string { return s.path + ".files" }
+
+// Close releases the file lock and closes the database.
+func (s *Store) Close() error {
+	if s.lockInfo != "" {
+		_ = os.Remove(s.lockInfo)
+	}
+	return s.db.Close()
+}
