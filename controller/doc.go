@@ -1,0 +1,51 @@
+// Package controller implements the LSTM policy that proposes
+// architectures, in the manner of NAS (Zoph & Le, 2017) and ENAS (Pham et
+// al., 2018).
+//
+// A Controller is given a search space only as a list of decisions and the
+// number of choices of each, which searchspace.Space.Decisions returns. At
+// step d it embeds the previous decision's token (a learned start token at
+// d = 0), runs one LSTM cell, and a head for decision d maps the hidden
+// state to that decision's logits:
+//
+//	[i f g o] = x·Wx + h·Wh + b
+//	c = σ(f)⊙c + σ(i)⊙tanh(g);  h = σ(o)⊙tanh(c)
+//	z = C·tanh((h·W_d + b_d)/T);  π_d = softmax(z)
+//
+// with temperature T and tanh clip C from Config (a negative C turns the
+// clipping off). Each decision has its own embedding rows, so the same token
+// index of two decisions has two embeddings. The embedding size equals the
+// hidden size.
+//
+// # Core types
+//
+//   - Controller: weights, Sample, LogProb and Backward.
+//   - Sample: tokens with their summed log-probability and entropy (nats).
+//   - Param: one weight tensor, row-major, with its gradient; optimizers
+//     (package rl) update Params in place.
+//
+// # Two forward passes
+//
+// Sample and LogProb run a hand-written float64 forward pass that needs no
+// graph: at hidden size 64 and 20 decisions it takes about 0.3 ms. Backward
+// runs a gorgonia (v0.9.18) graph of the same computation, teacher-forced on
+// the given tokens, and differentiates it symbolically. The graph is built
+// once per controller on the first Backward (about 46 ms) and rerun with new
+// inputs (about 4.9 ms per sequence). Its parameter nodes wrap the
+// controller's own slices, so weight updates need no copy. Tests check that
+// both passes agree to 1e-12 and that the graph's gradients match central
+// differences of the hand-written pass.
+//
+// Sampling is not an op inside the graph: an update in package rl scores
+// sequences that an older policy proposed, so it needs the teacher-forced
+// graph anyway, and the search loop samples far more often than it updates.
+//
+// # Caveats
+//
+// A Controller is not safe for concurrent use. Graph construction holds a
+// package-level lock because gorgonia v0.9.18 numbers nodes from a global
+// counter. Backward adds into Param.Grad; call ZeroGrad after each
+// optimizer step. MarshalBinary saves configuration and weights but not
+// gradients or any random source: Sample takes its *rand.Rand from the
+// caller, which owns and saves that state.
+package controller
