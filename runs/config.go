@@ -1,0 +1,67 @@
+package runs
+
+import (
+	"fmt"
+	"time"
+)
+
+// Config sets the shape and budget of a search. The zero value of a field
+// selects its default, except that a search needs a budget: Children,
+// Duration or both.
+type Config struct {
+	// Children is the number of scored children (trials) after which the
+	// search stops. 0 means no limit, which requires a Duration.
+	Children int `json:"children"`
+	// Duration is the wall time after which the search stops at the end of
+	// the current batch. 0 means no limit, which requires Children.
+	Duration time.Duration `json:"duration"`
+	// Workers is the number of children trained or scored at once.
+	// Default 1, the only setting whose trial sequence is reproducible.
+	Workers int `json:"workers"`
+	// ChildrenPerBatch is the number of children scored between two
+	// strategy updates. Default 10.
+	ChildrenPerBatch int `json:"children_per_batch"`
+	// SupernetSteps is the number of supernet training steps before each
+	// batch is scored; each step trains one child sampled from the
+	// strategy on one mini-batch. Default 100.
+	SupernetSteps int `json:"supernet_steps"`
+	// Seed seeds every random stream of the search that the strategy and
+	// the backend do not own.
+	Seed uint64 `json:"seed"`
+}
+
+// Default values of Config's fields.
+const (
+	DefaultWorkers          = 1
+	DefaultChildrenPerBatch = 10
+	DefaultSupernetSteps    = 100
+)
+
+// WithDefaults returns c with zero fields replaced by their defaults, or an
+// error naming the first invalid field.
+func (c Config) WithDefaults() (Config, error) {
+	switch {
+	case c.Children < 0:
+		return c, fmt.Errorf("runs: invalid budget of %d children: use a positive number", c.Children)
+	case c.Duration < 0:
+		return c, fmt.Errorf("runs: invalid budget duration %v: use a positive duration", c.Duration)
+	case c.Children == 0 && c.Duration == 0:
+		return c, fmt.Errorf("runs: no budget: set a number of children, a duration, or both")
+	case c.Workers < 0:
+		return c, fmt.Errorf("runs: invalid number of workers %d: use a positive number or 0 for %d", c.Workers, DefaultWorkers)
+	case c.ChildrenPerBatch < 0:
+		return c, fmt.Errorf("runs: invalid children per batch %d: use a positive number or 0 for %d", c.ChildrenPerBatch, DefaultChildrenPerBatch)
+	case c.SupernetSteps < 0:
+		return c, fmt.Errorf("runs: invalid supernet steps %d: use a positive number or 0 for %d", c.SupernetSteps, DefaultSupernetSteps)
+	}
+	if c.Workers == 0 {
+		c.Workers = DefaultWorkers
+	}
+	if c.ChildrenPerBatch == 0 {
+		c.ChildrenPerBatch = DefaultChildrenPerBatch
+	}
+	if c.SupernetSteps == 0 {
+		c.SupernetSteps = DefaultSupernetSteps
+	}
+	return c, nil
+}
