@@ -1,5 +1,6 @@
 package main
 
+import "nas/kernels"
+
 // kernelPath names the compute path of this binary's kernels.
-// TODO: report kernels.Path once the kernels package exists.
-func kernelPath() string { return "plain-go" }
+func kernelPath() string { return kernels.Path() }

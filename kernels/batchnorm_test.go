@@ -1,0 +1,137 @@
+package kernels
+
+import (
+	"math"
+	"testing"
+)
+
+// batchNormRef is the float64 training-mode batch norm over [rows, c].
+func batchNormRef(in, gamma, beta []float64, rows, c int) []float64 {
+	out := make([]float64, rows*c)
+	for ch := range c {
+		var mean, variance float64
+		for r := range rows {
+			mean += in[r*c+ch]
+		}
+		mean /= float64(rows)
+		for r := range rows {
+			d := in[r*c+ch] - mean
+			variance += d * d
+		}
+		variance /= float64(rows)
+		inv := 1 / math.Sqrt(variance+BatchNormEps)
+		for r := range rows {
+			out[r*c+ch] = gamma[ch]*(in[r*c+ch]-mean)*inv + beta[ch]
+		}
+	}
+	return out
+}
+
+func TestBatchNormTrainFiniteDifferences(t *testing.T) {
+	for i, shape := range [][2]int{{7 * 7 * 2, 19}, {9, 5}, {3000, 17}} {
+		rows, c := shape[0], shape[1]
+		r := newRand(400 + uint64(i))
+		in := randSlice(r, rows*c)
+		for j := range in {
+			in[j] = 3*in[j] + float32(j%c) // channel-dependent offsets
+		}
+		gamma, beta := randSlice(r, c), randSlice(r, c)
+		dOut := randSlice(r, rows*c)
+		name := shapeName("rows %d c %d", rows, c)
+
+		outBuf, out := guarded(rows*c, float32(math.NaN()))
+		mean, invStd := make([]float32, c), make([]float32, c)
+		runMean, runVar := make([]float32, c), make([]float32, c)
+		for ch := range c {
+			runVar[ch] = 1
+		}
+		BatchNormForwardTrain(out, mean, invStd, in, gamma, beta, runMean, runVar, rows, c, 0.1)
+		checkGuards(t, name, outBuf)
+		in64, gamma64, beta64, g64 := to64(in), to64(gamma), to64(beta), to64(dOut)
+		compare(t, name+" out", out, batchNormRef(in64, gamma64, beta64, rows, c), 1e-4)
+
+		// Running statistics after one update from (0, 1) with momentum 0.1.
+		for ch := range c {
+			var m, v float64
+			for row := range rows {
+				m += in64[row*c+ch]
+			}
+			m /= float64(rows)
+			for row := range rows {
+				v += (in64[row*c+ch] - m) * (in64[row*c+ch] - m)
+			}
+			v /= float64(rows - 1)
+			if d := math.Abs(float64(runMean[ch]) - 0.1*m); d > 1e-5 {
+				t.Fatalf("%s: runMean[%d] = %v, want %v", name, ch, runMean[ch], 0.1*m)
+			}
+			if d := math.Abs(float64(runVar[ch]) - (0.9 + 0.1*v)); d > 1e-4 {
+				t.Fatalf("%s: runVar[%d] = %v, want %v", name, ch, runVar[ch], 0.9+0.1*v)
+			}
+		}
+
+		dInBuf, dIn := guarded(rows*c, float32(math.NaN()))
+		dGamma, dBeta := make([]float32, c), make([]float32, c)
+		BatchNormBackward(dIn, dGamma, dBeta, dOut, in, mean, invStd, gamma, rows, c)
+		checkGuards(t, name+" dIn", dInBuf)
+		loss := func() float64 { return dot(batchNormRef(in64, gamma64, beta64, rows, c), g64) }
+		checkGradient(t, name+" dIn", dIn, in64, loss, sample(r, len(in), 200), nil)
+		checkGradient(t, name+" dGamma", dGamma, gamma64, loss, nil, nil)
+		checkGradient(t, name+" dBeta", dBeta, beta64, loss, nil, nil)
+	}
+}
+
+func TestBatchNormInferenceUsesRunningStats(t *testing.T) {
+	const rows, c = 11, 6
+	r := newRand(10)
+	in, gamma, beta := randSlice(r, rows*c), randSlice(r, c), randSlice(r, c)
+	runMean := randSlice(r, c)
+	runVar := make([]float32, c)
+	for ch := range runVar {
+		runVar[ch] = 0.5 + float32(ch)
+	}
+	out := make([]float32, rows*c)
+	BatchNormForwardInference(out, in, gamma, beta, runMean, runVar, rows, c)
+	want := make([]float64, rows*c)
+	for row := range rows {
+		for ch := range c {
+			want[row*c+ch] = float64(gamma[ch])*(float64(in[row*c+ch])-float64(runMean[ch]))/math.Sqrt(float64(runVar[ch])+BatchNormEps) + float64(beta[ch])
+		}
+	}
+	compare(t, "out", out, want, 1e-6)
+}
+
+func TestBatchNormStatsMatchesConcatenation(t *testing.T) {
+	const c = 7
+	r := newRand(11)
+	batches := [][]float32{randSlice(r, 13*c), randSlice(r, 1*c), randSlice(r, 40*c)}
+	for j := range batches[2] {
+		batches[2][j] += 5 // a shifted batch makes naive averaging of variances wrong
+	}
+	s := NewBatchNormStats(c)
+	var all []float32
+	for _, b := range batches {
+		s.Add(b, len(b)/c)
+		all = append(all, b...)
+	}
+	if s.Count() != 54 {
+		t.Fatalf("Count = %d, want 54", s.Count())
+	}
+	runMean, runVar := make([]float32, c), make([]float32, c)
+	s.WriteRunning(runMean, runVar)
+
+	rows := len(all) / c
+	wantMean, wantVar := make([]float64, c), make([]float64, c)
+	for ch := range c {
+		for row := range rows {
+			wantMean[ch] += float64(all[row*c+ch])
+		}
+		wantMean[ch] /= float64(rows)
+		for row := range rows {
+			d := float64(all[row*c+ch]) - wantMean[ch]
+			wantVar[ch] += d * d
+		}
+		wantVar[ch] /= float64(rows - 1)
+	}
+	compare(t, "runMean", runMean, wantMean, 1e-6)
+	compare(t, "runVar", runVar, wantVar, 1e-6)
+}

@@ -1,0 +1,179 @@
+package kernels
+
+import "fmt"
+
+// DepthwiseFilter is a view of a depthwise weight tensor shared by a
+// supernet: Data has layout [KMax][KMax][CMax], and a child with kernel size
+// K (odd, at most KMax) uses the centre K×K taps and the first C channels.
+// Tap (ky, kx) of channel ch is Data[((ky+o)*KMax+(kx+o))*CMax+ch] with
+// o = (KMax-K)/2.
+type DepthwiseFilter struct {
+	Data       []float32
+	KMax, CMax int
+	K          int
+}
+
+// tap returns the offset in Data of tap (ky, kx), channel 0.
+func (f DepthwiseFilter) tap(ky, kx int) int {
+	o := (f.KMax - f.K) / 2
+	return ((ky+o)*f.KMax + (kx + o)) * f.CMax
+}
+
+func (f DepthwiseFilter) check(op string, c int) {
+	if f.K < 1 || f.K%2 == 0 || f.K > f.KMax || (f.KMax-f.K)%2 != 0 {
+		panic(fmt.Sprintf("kernels: %s: kernel size %d must be odd and fit centred in KMax %d", op, f.K, f.KMax))
+	}
+	if c > f.CMax {
+		panic(fmt.Sprintf("kernels: %s: %d channels exceed the filter's CMax %d", op, c, f.CMax))
+	}
+	need(op, "filter", f.Data, f.KMax*f.KMax*f.CMax)
+}
+
+// DepthwiseForward computes a depthwise convolution with stride S and
+// padding K/2:
+//
+//	out[n,oy,ox,ch] = Σ_{ky,kx} in[n, oy*S+ky-K/2, ox*S+kx-K/2, ch] · f(ky,kx,ch)
+//
+// where taps outside the input count as zero. in is [N,H,W,C], out is
+// [N,OH,OW,C] and is overwritten.
+func DepthwiseForward(out, in []float32, f DepthwiseFilter, n, h, w, c, stride int) {
+	const op = "DepthwiseForward"
+	checkConvSizes(op, n, h, w, c, f.K, stride)
+	f.check(op, c)
+	oh, ow := outSize(h, f.K, stride), outSize(w, f.K, stride)
+	need(op, "in", in, n*h*w*c)
+	need(op, "out", out, n*oh*ow*c)
+
+	parallelFor(n*oh, partCount(n*oh, 4), func(_, lo, hi int) {
+		for row := lo; row < hi; row++ {
+			depthwiseForwardRow(out, in, f, row/oh, row%oh, h, w, c, stride)
+		}
+	})
+}
+
+// depthwiseForwardRow computes output row oy of image b.
+func depthwiseForwardRow(out, in []float32, f DepthwiseFilter, b, oy, h, w, c, stride int) {
+	if useSIMD && depthwiseForwardRowSIMD(out, in, f, b, oy, h, w, c, stride) {
+		return
+	}
+	k, pad := f.K, f.K/2
+	ow := outSize(w, k, stride)
+	for ox := range ow {
+		acc := out[((b*outSize(h, k, stride)+oy)*ow+ox)*c:][:c]
+		clear(acc)
+		for ky := range k {
+			iy := oy*stride + ky - pad
+			if iy < 0 || iy >= h {
+				continue
+			}
+			for kx := range k {
+				ix := ox*stride + kx - pad
+				if ix < 0 || ix >= w {
+					continue
+				}
+				x := in[((b*h+iy)*w+ix)*c:][:c]
+				wt := f.Data[f.tap(ky, kx):][:c]
+				for ch := range acc {
+					acc[ch] += x[ch] * wt[ch]
+				}
+			}
+		}
+	}
+}
+
+// DepthwiseBackward computes the gradients of DepthwiseForward:
+//
+//	dIn[n,iy,ix,ch] = Σ dOut[n,oy,ox,ch] · f(ky,kx,ch)   over taps that read (iy,ix)
+//	dW(ky,kx,ch)   += Σ_{n,oy,ox} dOut[n,oy,ox,ch] · in[n, oy*S+ky-K/2, ox*S+kx-K/2, ch]
+//
+// dIn ([N,H,W,C]) is overwritten; pass nil to skip it. dW has the supernet
+// layout of f.Data, [KMax][KMax][CMax]; the gradient is added to its centre
+// K×K taps and first C channels. dOut is [N,OH,OW,C] and in is [N,H,W,C].
+//
+// The batch is split across goroutines, each summing its weight gradient in
+// a private buffer; the buffers are added in part order.
+func DepthwiseBackward(dIn, dW []float32, dOut, in []float32, f DepthwiseFilter, n, h, w, c, stride int) {
+	const op = "DepthwiseBackward"
+	checkConvSizes(op, n, h, w, c, f.K, stride)
+	f.check(op, c)
+	oh, ow := outSize(h, f.K, stride), outSize(w, f.K, stride)
+	need(op, "dOut", dOut, n*oh*ow*c)
+	need(op, "in", in, n*h*w*c)
+	need(op, "dW", dW, len(f.Data[:f.KMax*f.KMax*f.CMax]))
+	if dIn != nil {
+		need(op, "dIn", dIn, n*h*w*c)
+	}
+
+	k := f.K
+	parts := partCount(n, 1)
+	partials := make([]*[]float32, parts)
+	for p := range parts {
+		partials[p] = getScratch(k * k * c)
+		clear(*partials[p])
+	}
+
+	parallelFor(n, parts, func(part, lo, hi int) {
+		gw := *partials[part]
+		for b := lo; b < hi; b++ {
+			if dIn != nil {
+				clear(dIn[b*h*w*c : (b+1)*h*w*c])
+			}
+			for oy := range oh {
+				depthwiseBackwardRow(dIn, gw, dOut, in, f, b, oy, h, w, c, stride)
+			}
+		}
+	})
+
+	// Add the per-part weight gradients into the supernet layout, in order.
+	for p := range parts {
+		gw := *partials[p]
+		for ky := range k {
+			for kx := range k {
+				dst := dW[f.tap(ky, kx):][:c]
+				src := gw[(ky*k+kx)*c:][:c]
+				for ch := range dst {
+					dst[ch] += src[ch]
+				}
+			}
+		}
+		putScratch(partials[p])
+	}
+}
+
+// depthwiseBackwardRow adds the contributions of output row oy of image b to
+// dIn (when not nil) and to gw, a compact [K][K][C] weight gradient.
+func depthwiseBackwardRow(dIn, gw, dOut, in []float32, f DepthwiseFilter, b, oy, h, w, c, stride int) {
+	if useSIMD && depthwiseBackwardRowSIMD(dIn, gw, dOut, in, f, b, oy, h, w, c, stride) {
+		return
+	}
+	k, pad := f.K, f.K/2
+	oh, ow := outSize(h, k, stride), outSize(w, k, stride)
+	for ox := range ow {
+		g := dOut[((b*oh+oy)*ow+ox)*c:][:c]
+		for ky := range k {
+			iy := oy*stride + ky - pad
+			if iy < 0 || iy >= h {
+				continue
+			}
+			for kx := range k {
+				ix := ox*stride + kx - pad
+				if ix < 0 || ix >= w {
+					continue
+				}
+				off := ((b*h+iy)*w + ix) * c
+				x := in[off:][:c]
+				acc := gw[(ky*k+kx)*c:][:c]
+				for ch := range acc {
+					acc[ch] += g[ch] * x[ch]
+				}
+				if dIn != nil {
+					wt := f.Data[f.tap(ky, kx):][:c]
+					dx := dIn[off:][:c]
+					for ch := range dx {
+						dx[ch] += g[ch] * wt[ch]
+					}
+				}
+			}
+		}
+	}
+}

@@ -1,0 +1,298 @@
+package kernels
+
+import (
+	"fmt"
+	"sync"
+)
+
+// Gemm computes the row-major single-precision matrix product
+//
+//	C = alpha*op(A)*op(B) + beta*C
+//
+// where op(X) is X, or Xᵀ when the matching trans flag is set. op(A) is m×k,
+// op(B) is k×n and C is m×n; lda, ldb and ldc are the row strides (leading
+// dimensions) of a, b and c as stored. With beta == 0, C is overwritten and
+// its old contents (NaN included) are ignored, as in BLAS sgemm.
+//
+// A 1×1 convolution over [N·H·W, Cin] maps onto Gemm directly; see
+// PointwiseForward and PointwiseBackward.
+//
+// Gemm splits rows of C across goroutines, or, when C has few rows and the
+// inner dimension is long, splits k and adds the per-part sums in part order.
+// It panics if a slice is too short for its sizes and strides.
+func Gemm(transA, transB bool, m, n, k int, alpha float32, a []float32, lda int,
+	b []float32, ldb int, beta float32, c []float32, ldc int) {
+	checkGemm(transA, transB, m, n, k, a, lda, b, ldb, c, ldc)
+	if m == 0 || n == 0 {
+		return
+	}
+
+	// Scale C by beta first, so the product can always be accumulated.
+	scaleMatrix(c, m, n, ldc, beta)
+	if alpha == 0 || k == 0 {
+		return
+	}
+
+	op := gemmOperands{transA: transA, transB: transB, a: a, lda: lda, b: b, ldb: ldb}
+
+	// Split rows of C when every part gets a useful number of rows.
+	if parts := partCount(m, gemmMinRowsPerPart); parts > 1 {
+		parallelFor(m, parts, func(_, lo, hi int) {
+			gemmBlock(op, lo, hi, 0, n, 0, k, alpha, c, ldc)
+		})
+		return
+	}
+
+	// Few rows: split the inner dimension and add partial products in part
+	// order, so the sum does not depend on scheduling.
+	parts := partCount(k, gemmMinDepthPerPart)
+	if parts == 1 {
+		gemmBlock(op, 0, m, 0, n, 0, k, alpha, c, ldc)
+		return
+	}
+	partials := make([]*[]float32, parts)
+	for p := 1; p < parts; p++ {
+		partials[p] = getScratch(m * n)
+	}
+	parallelFor(k, parts, func(part, lo, hi int) {
+		if part == 0 {
+			gemmBlock(op, 0, m, 0, n, lo, hi, alpha, c, ldc)
+			return
+		}
+		buf := (*partials[part])[:m*n]
+		clear(buf)
+		gemmBlock(op, 0, m, 0, n, lo, hi, alpha, buf, n)
+	})
+	for p := 1; p < parts; p++ {
+		buf := (*partials[p])[:m*n]
+		for i := range m {
+			row := c[i*ldc : i*ldc+n]
+			src := buf[i*n : i*n+n]
+			for j := range row {
+				row[j] += src[j]
+			}
+		}
+		putScratch(partials[p])
+	}
+}
+
+const (
+	// gemmMinRowsPerPart is the fewest rows of C worth a goroutine of their own.
+	gemmMinRowsPerPart = 64
+	// gemmMinDepthPerPart is the shortest slice of k worth a goroutine.
+	gemmMinDepthPerPart = 1024
+
+	// gemmKC and gemmMC size the packed blocks of B (KC×n) and A (MC×KC) so
+	// that a packed A block stays in L2 and a KC×NR strip of B in L1.
+	gemmKC = 256
+	gemmMC = 96
+	gemmNC = 2048
+)
+
+// gemmOperands carries A and B with their layout flags.
+type gemmOperands struct {
+	transA, transB bool
+	a              []float32
+	lda            int
+	b              []float32
+	ldb            int
+}
+
+// microKernel adds alpha·Â·B̂ to an mr×nr tile of C, where Â is a packed
+// kc×mr strip (element (p, i) at a[p*mr+i]) and B̂ a packed kc×nr strip
+// (element (p, j) at b[p*nr+j]).
+type microKernel struct {
+	mr, nr int
+	fn     func(kc int, a, b []float32, c []float32, ldc int, alpha float32)
+}
+
+// gemmBlock computes rows [i0, i1), columns [j0, j1) and the depth range
+// [p0, p1) of the product, adding alpha·A·B into c.
+func gemmBlock(op gemmOperands, i0, i1, j0, j1, p0, p1 int, alpha float32, c []float32, ldc int) {
+	mk := activeMicroKernel
+	mr, nr := mk.mr, mk.nr
+
+	packedB := getScratch(gemmKC * roundUp(min(gemmNC, j1-j0), nr))
+	packedA := getScratch(gemmMC * gemmKC)
+	tile := getScratch(mr * nr)
+	defer putScratch(packedB)
+	defer putScratch(packedA)
+	defer putScratch(tile)
+
+	for jc := j0; jc < j1; jc += gemmNC {
+		nc := min(gemmNC, j1-jc)
+		for pc := p0; pc < p1; pc += gemmKC {
+			kc := min(gemmKC, p1-pc)
+			bBuf := (*packedB)[:kc*roundUp(nc, nr)]
+			packB(bBuf, op, pc, kc, jc, nc, nr)
+
+			for ic := i0; ic < i1; ic += gemmMC {
+				mc := min(gemmMC, i1-ic)
+				aBuf := (*packedA)[:kc*roundUp(mc, mr)]
+				packA(aBuf, op, ic, mc, pc, kc, mr)
+
+				for jr := 0; jr < nc; jr += nr {
+					bStrip := bBuf[jr*kc : (jr+nr)*kc]
+					cols := min(nr, nc-jr)
+					for ir := 0; ir < mc; ir += mr {
+						aStrip := aBuf[ir*kc : (ir+mr)*kc]
+						rows := min(mr, mc-ir)
+						cOff := (ic+ir)*ldc + jc + jr
+						if rows == mr && cols == nr {
+							mk.fn(kc, aStrip, bStrip, c[cOff:], ldc, alpha)
+							continue
+						}
+
+						// Edge tile: compute a full tile into scratch and
+						// add back only the valid part.
+						t := (*tile)[:mr*nr]
+						clear(t)
+						mk.fn(kc, aStrip, bStrip, t, nr, alpha)
+						for i := range rows {
+							dst := c[cOff+i*ldc : cOff+i*ldc+cols]
+							for j := range dst {
+								dst[j] += t[i*nr+j]
+							}
+						}
+					}
+				}
+			}
+		}
+	}
+}
+
+// packA copies rows [ic, ic+mc) and depth [pc, pc+kc) of op(A) into strips of
+// mr rows: strip s holds element (p, i) at dst[s*kc*mr + p*mr + i]. Rows past
+// mc are zero.
+func packA(dst []float32, op gemmOperands, ic, mc, pc, kc, mr int) {
+	a, lda := op.a, op.lda
+	for s := 0; s*mr < mc; s++ {
+		strip := dst[s*kc*mr : (s+1)*kc*mr]
+		rows := min(mr, mc-s*mr)
+		if rows < mr {
+			clear(strip)
+		}
+		for i := range rows {
+			row := ic + s*mr + i
+			if op.transA {
+				for p := range kc {
+					strip[p*mr+i] = a[(pc+p)*lda+row]
+				}
+				continue
+			}
+			src := a[row*lda+pc : row*lda+pc+kc]
+			for p, v := range src {
+				strip[p*mr+i] = v
+			}
+		}
+	}
+}
+
+// packB copies depth [pc, pc+kc) and columns [jc, jc+nc) of op(B) into strips
+// of nr columns: strip s holds element (p, j) at dst[s*kc*nr + p*nr + j].
+// Columns past nc are zero.
+func packB(dst []float32, op gemmOperands, pc, kc, jc, nc, nr int) {
+	b, ldb := op.b, op.ldb
+	for s := 0; s*nr < nc; s++ {
+		strip := dst[s*kc*nr : (s+1)*kc*nr]
+		cols := min(nr, nc-s*nr)
+		if cols < nr {
+			clear(strip)
+		}
+		col0 := jc + s*nr
+		for p := range kc {
+			out := strip[p*nr : p*nr+cols]
+			if op.transB {
+				for j := range out {
+					out[j] = b[(col0+j)*ldb+pc+p]
+				}
+				continue
+			}
+			copy(out, b[(pc+p)*ldb+col0:])
+		}
+	}
+}
+
+// scaleMatrix sets the m×n matrix c to beta·c, writing zeros when beta is 0.
+func scaleMatrix(c []float32, m, n, ldc int, beta float32) {
+	if beta == 1 {
+		return
+	}
+	for i := range m {
+		row := c[i*ldc : i*ldc+n]
+		if beta == 0 {
+			clear(row)
+			continue
+		}
+		for j := range row {
+			row[j] *= beta
+		}
+	}
+}
+
+func roundUp(x, to int) int { return (x + to - 1) / to * to }
+
+// checkGemm panics if any slice is too short for the sizes and strides given.
+func checkGemm(transA, transB bool, m, n, k int, a []float32, lda int, b []float32, ldb int, c []float32, ldc int) {
+	if m < 0 || n < 0 || k < 0 {
+		panic(fmt.Sprintf("kernels: Gemm sizes m=%d n=%d k=%d must not be negative", m, n, k))
+	}
+	aRows, aCols := m, k
+	if transA {
+		aRows, aCols = k, m
+	}
+	bRows, bCols := k, n
+	if transB {
+		bRows, bCols = n, k
+	}
+	checkMatrix("A", a, aRows, aCols, lda)
+	checkMatrix("B", b, bRows, bCols, ldb)
+	checkMatrix("C", c, m, n, ldc)
+}
+
+func checkMatrix(name string, x []float32, rows, cols, ld int) {
+	if ld < max(cols, 1) {
+		panic(fmt.Sprintf("kernels: Gemm %s leading dimension %d is less than its %d columns", name, ld, cols))
+	}
+	if rows > 0 && cols > 0 && len(x) < (rows-1)*ld+cols {
+		panic(fmt.Sprintf("kernels: Gemm %s has %d elements, need %d for %d×%d with leading dimension %d",
+			name, len(x), (rows-1)*ld+cols, rows, cols, ld))
+	}
+}
+
+// scratchPool reuses float32 buffers across kernel calls, so steady-state
+// training allocates nothing for packing or partial sums.
+var scratchPool sync.Pool
+
+// getScratch returns a buffer of length at least n with undefined contents.
+func getScratch(n int) *[]float32 {
+	if v, ok := scratchPool.Get().(*[]float32); ok {
+		if cap(*v) >= n {
+			*v = (*v)[:n]
+			return v
+		}
+		scratchPool.Put(v)
+	}
+	buf := make([]float32, n)
+	return &buf
+}
+
+func putScratch(buf *[]float32) { scratchPool.Put(buf) }
+
+// scratchPool64 is the float64 counterpart of scratchPool, for statistics.
+var scratchPool64 sync.Pool
+
+// getScratch64 returns a float64 buffer of length n with undefined contents.
+func getScratch64(n int) *[]float64 {
+	if v, ok := scratchPool64.Get().(*[]float64); ok {
+		if cap(*v) >= n {
+			*v = (*v)[:n]
+			return v
+		}
+		scratchPool64.Put(v)
+	}
+	buf := make([]float64, n)
+	return &buf
+}
+
+func putScratch64(buf *[]float64) { scratchPool64.Put(buf) }

@@ -1,0 +1,85 @@
+package kernels
+
+// plainMicroKernel is the portable 4×4 tile of sixteen scalar accumulators.
+var plainMicroKernel = microKernel{mr: 4, nr: 4, fn: microKernel4x4}
+
+func microKernel4x4(kc int, a, b []float32, c []float32, ldc int, alpha float32) {
+	var c00, c01, c02, c03 float32
+	var c10, c11, c12, c13 float32
+	var c20, c21, c22, c23 float32
+	var c30, c31, c32, c33 float32
+	a = a[:kc*4]
+	b = b[:kc*4]
+	for p := 0; p < kc*4; p += 4 {
+		av := a[p : p+4 : p+4]
+		bv := b[p : p+4 : p+4]
+		a0, a1, a2, a3 := av[0], av[1], av[2], av[3]
+		b0, b1, b2, b3 := bv[0], bv[1], bv[2], bv[3]
+		c00 += a0 * b0
+		c01 += a0 * b1
+		c02 += a0 * b2
+		c03 += a0 * b3
+		c10 += a1 * b0
+		c11 += a1 * b1
+		c12 += a1 * b2
+		c13 += a1 * b3
+		c20 += a2 * b0
+		c21 += a2 * b1
+		c22 += a2 * b2
+		c23 += a2 * b3
+		c30 += a3 * b0
+		c31 += a3 * b1
+		c32 += a3 * b2
+		c33 += a3 * b3
+	}
+	r := c[0*ldc : 0*ldc+4 : 0*ldc+4]
+	r[0] += alpha * c00
+	r[1] += alpha * c01
+	r[2] += alpha * c02
+	r[3] += alpha * c03
+	r = c[1*ldc : 1*ldc+4 : 1*ldc+4]
+	r[0] += alpha * c10
+	r[1] += alpha * c11
+	r[2] += alpha * c12
+	r[3] += alpha * c13
+	r = c[2*ldc : 2*ldc+4 : 2*ldc+4]
+	r[0] += alpha * c20
+	r[1] += alpha * c21
+	r[2] += alpha * c22
+	r[3] += alpha * c23
+	r = c[3*ldc : 3*ldc+4 : 3*ldc+4]
+	r[0] += alpha * c30
+	r[1] += alpha * c31
+	r[2] += alpha * c32
+	r[3] += alpha * c33
+}
+
+// gemmNaive is the reference triple loop that Gemm is tested against. It
+// accumulates in float64.
+func gemmNaive(transA, transB bool, m, n, k int, alpha float32, a []float32, lda int,
+	b []float32, ldb int, beta float32, c []float32, ldc int) {
+	for i := range m {
+		for j := range n {
+			var sum float64
+			for p := range k {
+				var av, bv float32
+				if transA {
+					av = a[p*lda+i]
+				} else {
+					av = a[i*lda+p]
+				}
+				if transB {
+					bv = b[j*ldb+p]
+				} else {
+					bv = b[p*ldb+j]
+				}
+				sum += float64(av) * float64(bv)
+			}
+			old := float32(0)
+			if beta != 0 {
+				old = beta * c[i*ldc+j]
+			}
+			c[i*ldc+j] = alpha*float32(sum) + old
+		}
+	}
+}
