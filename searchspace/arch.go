@@ -28,16 +28,16 @@ const (
 
 // Shape is the height, width and channels of an input image.
 type Shape struct {
-	Height   int `json:"height"`
-	Width    int `json:"width"`
-	Channels int `json:"channels"`
+	Height   int `json:"height" yaml:"height"`
+	Width    int `json:"width" yaml:"width"`
+	Channels int `json:"channels" yaml:"channels"`
 }
 
 // Stem is the first, standard convolution: k×k conv → BN → ReLU6.
 type Stem struct {
-	Out    int `json:"out"`    // output channels
-	Kernel int `json:"kernel"` // kernel size k
-	Stride int `json:"stride"`
+	Out    int `json:"out" yaml:"out"`       // output channels
+	Kernel int `json:"kernel" yaml:"kernel"` // kernel size k
+	Stride int `json:"stride" yaml:"stride"`
 }
 
 // Block is one block of an architecture. Padding is always kernel/2.
@@ -56,7 +56,7 @@ type Block struct {
 // Head is the last 1×1 conv → BN → ReLU6 before global average pooling and
 // the linear classifier. Out is 0 when there is no head conv (MobileNetV1).
 type Head struct {
-	Out int `json:"out"`
+	Out int `json:"out" yaml:"out"`
 }
 
 // Arch is one concrete network: what a controller's decisions decode to, and
@@ -66,8 +66,10 @@ type Head struct {
 // The classifier is global average pooling followed by a linear layer with
 // bias from the last feature map to Classes outputs.
 type Arch struct {
-	Input   Shape `json:"input"`
-	Classes int   `json:"classes"`
+	// Comment is free text for people. Canonical and ID ignore it.
+	Comment string `json:"comment,omitempty"`
+	Input   Shape  `json:"input"`
+	Classes int    `json:"classes"`
 	// Resolution is the side of the square image the network sees; inputs
 	// are resized to Resolution×Resolution before the stem.
 	Resolution int `json:"resolution"`
@@ -101,10 +103,12 @@ func ParseArch(data []byte) (Arch, error) {
 }
 
 // Canonical returns the canonical JSON encoding of a: fixed field order, no
-// white space, and skip blocks with no fields but their op. Two architectures
+// white space, no comment, skip blocks with no fields but their op, and
+// dsconv blocks without an expansion ratio. Two architectures
 // that build the same network have the same canonical encoding.
 func (a Arch) Canonical() []byte {
 	c := a
+	c.Comment = ""
 	c.Blocks = make([]Block, len(a.Blocks))
 	for i, b := range a.Blocks {
 		switch b.Op {
