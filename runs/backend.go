@@ -10,32 +10,6 @@ import (
 	"nas/searchspace"
 )
 
-// Strategy proposes children and learns from their rewards. Implementations
-// wrap the REINFORCE controller, random search and evolution.
-type Strategy interface {
-	// Propose returns the next child's tokens, one index per decision.
-	Propose() (Proposal, error)
-	// Update learns from a batch of scored children.
-	Update(batch []Outcome) error
-	// MarshalBinary and UnmarshalBinary save and restore everything needed
-	// to continue exactly: policy, optimizer, population, random state.
-	MarshalBinary() ([]byte, error)
-	UnmarshalBinary([]byte) error
-}
-
-// Proposal is one child a strategy proposed.
-type Proposal struct {
-	Tokens []int
-	// Version is the policy version that proposed the child.
-	Version int
-}
-
-// Outcome is a proposal and the reward its child earned.
-type Outcome struct {
-	Proposal
-	Reward float64
-}
-
 // Decoder turns a strategy's tokens into an architecture;
 // searchspace.Space implements it.
 type Decoder interface {

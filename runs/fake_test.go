@@ -12,6 +12,7 @@ import (
 	"math/rand/v2"
 	"sync"
 
+	"nas/rl"
 	"nas/searchspace"
 )
 
@@ -22,7 +23,7 @@ type fakeStrategy struct {
 	pcg     *rand.PCG
 	rng     *rand.Rand
 	version int
-	updates [][]Outcome
+	updates [][]rl.Outcome
 }
 
 func newFakeStrategy(seed uint64, choices ...int) *fakeStrategy {
@@ -30,18 +31,18 @@ func newFakeStrategy(seed uint64, choices ...int) *fakeStrategy {
 	return &fakeStrategy{choices: choices, pcg: pcg, rng: rand.New(pcg)}
 }
 
-func (f *fakeStrategy) Propose() (Proposal, error) {
+func (f *fakeStrategy) Propose() (rl.Proposal, error) {
 	tokens := make([]int, len(f.choices))
 	for i, n := range f.choices {
 		tokens[i] = f.rng.IntN(n)
 	}
-	return Proposal{Tokens: tokens, Version: f.version}, nil
+	return rl.Proposal{Tokens: tokens, Version: f.version}, nil
 }
 
-func (f *fakeStrategy) Update(batch []Outcome) error {
+func (f *fakeStrategy) Update(batch []rl.Outcome) (rl.UpdateStats, error) {
 	f.updates = append(f.updates, batch)
 	f.version++
-	return nil
+	return rl.UpdateStats{Version: f.version, Used: len(batch)}, nil
 }
 
 type fakeStrategyState struct {

@@ -9,6 +9,7 @@ import (
 	"math"
 	"time"
 
+	"nas/rl"
 	"nas/searchspace"
 	"nas/store"
 )
@@ -21,7 +22,7 @@ var ErrRunComplete = errors.New("run is already complete")
 // strategy, and hands children to the backend's workers.
 type Search struct {
 	Store    *store.Store
-	Strategy Strategy
+	Strategy rl.Strategy
 	Backend  Backend
 	Decoder  Decoder
 	Reward   RewardFunc
@@ -240,7 +241,8 @@ func (l *loop) runBatch(ctx context.Context) error {
 		return err
 	}
 
-	if err := l.Strategy.Update(outcomes); err != nil {
+	update, err := l.Strategy.Update(outcomes)
+	if err != nil {
 		return fmt.Errorf("update strategy after batch %d: %w", l.batch+1, err)
 	}
 
@@ -282,7 +284,8 @@ func (l *loop) runBatch(ctx context.Context) error {
 	}
 	l.logger.Info("batch", "run", l.run, "batch", stats.Batch, "children", stats.Scored, "failed", stats.Failed,
 		"best_reward", round4(stats.BestReward), "mean_reward", round4(stats.MeanReward),
-		"train_loss", round4(stats.TrainLoss), "ms", stats.Took.Milliseconds())
+		"train_loss", round4(stats.TrainLoss), "baseline", round4(update.Baseline), "entropy", round4(update.Entropy),
+		"ms", stats.Took.Milliseconds())
 	if l.OnBatch != nil {
 		l.OnBatch(stats)
 	}
@@ -348,8 +351,8 @@ func (l *loop) trainSupernet(ctx context.Context) (float64, error) {
 // scoreChildren proposes n children, scores them on the backend's workers,
 // measures the latency of each successful one, and returns their trials and
 // the strategy outcomes. A child that fails gets a failed trial and reward 0.
-func (l *loop) scoreChildren(ctx context.Context, n int) ([]store.Trial, []Outcome, error) {
-	proposals := make([]Proposal, n)
+func (l *loop) scoreChildren(ctx context.Context, n int) ([]store.Trial, []rl.Outcome, error) {
+	proposals := make([]rl.Proposal, n)
 	trials := make([]store.Trial, n)
 	archs := make([]searchspace.Arch, n)
 	decodeErrs := make([]error, n)
@@ -398,7 +401,7 @@ func (l *loop) scoreChildren(ctx context.Context, n int) ([]store.Trial, []Outco
 
 	// Measure latencies one at a time, so that no other work disturbs them,
 	// and compute the rewards.
-	outcomes := make([]Outcome, n)
+	outcomes := make([]rl.Outcome, n)
 	for i := range trials {
 		t := &trials[i]
 		t.Time = time.Now().UTC()
@@ -425,7 +428,7 @@ func (l *loop) scoreChildren(ctx context.Context, n int) ([]store.Trial, []Outco
 			l.logger.Debug("child", "trial", t.ID(), "arch", t.ArchID, "reward", round4(t.Reward),
 				"accuracy", round4(t.Accuracy), "latency_ms", round4(t.LatencyMS), "ms", took[i].Milliseconds())
 		}
-		outcomes[i] = Outcome{Proposal: proposals[i], Reward: t.Reward}
+		outcomes[i] = rl.Outcome{Proposal: proposals[i], Reward: t.Reward}
 	}
 	return trials, outcomes, nil
 }
