@@ -39,7 +39,7 @@ func BuiltinSpace(name string, input Shape, classes int) (Space, error) {
 		return Space{}, fmt.Errorf("searchspace: unknown built-in space %q; use one of %s or a space file", name, strings.Join(BuiltinNames(), ", "))
 	}
 	if err := s.Validate(); err != nil {
-		return Space{}, fmt.Errorf("searchspace: built-in space %q for input %dx%dx%d: %w", name, input.Height, input.Width, input.Channels, err)
+		return Space{}, fmt.Errorf("built-in space %q for input %dx%dx%d: %w", name, input.Height, input.Width, input.Channels, err)
 	}
 	return s, nil
 }
@@ -94,7 +94,7 @@ func Preset(name string, alpha float64, resolution, classes int) (Arch, error) {
 	}
 	s := presetSpace(name, alpha, Shape{Height: resolution, Width: resolution, Channels: 3}, classes)
 	if err := s.Validate(); err != nil {
-		return Arch{}, fmt.Errorf("searchspace: preset %s at α %g, resolution %d, %d classes: %w", name, alpha, resolution, classes, err)
+		return Arch{}, fmt.Errorf("preset %s at α %g, resolution %d, %d classes: %w", name, alpha, resolution, classes, err)
 	}
 	return s.Decode(nil)
 }

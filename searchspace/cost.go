@@ -1,6 +1,14 @@
 package searchspace
 
-import "fmt"
+import (
+	"errors"
+	"fmt"
+	"math"
+)
+
+// ErrCostOverflow is returned by Cost when a count does not fit in int64,
+// which only architectures far larger than any real network reach.
+var ErrCostOverflow = errors.New("searchspace: cost overflows int64")
 
 // Layer kinds of a LayerCost.
 const (
@@ -57,23 +65,50 @@ type CostReport struct {
 
 // costBuilder walks an architecture and appends rows.
 type costBuilder struct {
-	report CostReport
-	cur    Shape // the current feature map
-	saved  int64 // elements of a residual block input held for the add, or 0
+	report   CostReport
+	cur      Shape // the current feature map
+	saved    int64 // elements of a residual block input held for the add, or 0
+	overflow bool  // set by mul and sum when a result left int64
 }
 
-func (s Shape) elements() int64 {
-	return int64(s.Height) * int64(s.Width) * int64(s.Channels)
+// mul returns the product of v, or 0 and sets overflow.
+func (b *costBuilder) mul(v ...int64) int64 {
+	p := int64(1)
+	for _, x := range v {
+		if x != 0 && (p > math.MaxInt64/x || p < math.MinInt64/x) {
+			b.overflow = true
+			return 0
+		}
+		p *= x
+	}
+	return p
+}
+
+// sum returns the sum of non-negative v, or 0 and sets overflow.
+func (b *costBuilder) sum(v ...int64) int64 {
+	s := int64(0)
+	for _, x := range v {
+		if s > math.MaxInt64-x {
+			b.overflow = true
+			return 0
+		}
+		s += x
+	}
+	return s
+}
+
+func (b *costBuilder) elements(s Shape) int64 {
+	return b.mul(int64(s.Height), int64(s.Width), int64(s.Channels))
 }
 
 func (b *costBuilder) add(name, kind string, out Shape, params, macs, extraElements int64) {
-	bytes := 4 * (b.cur.elements() + out.elements() + extraElements)
+	bytes := b.mul(4, b.sum(b.elements(b.cur), b.elements(out), extraElements))
 	b.report.Layers = append(b.report.Layers, LayerCost{
 		Name: name, Kind: kind, Input: b.cur, Output: out,
 		Params: params, MACs: macs, ActivationBytes: bytes,
 	})
-	b.report.Params += params
-	b.report.MACs += macs
+	b.report.Params = b.sum(b.report.Params, params)
+	b.report.MACs = b.sum(b.report.MACs, macs)
 	if bytes > b.report.PeakActivationBytes {
 		b.report.PeakActivationBytes = bytes
 		b.report.PeakLayer = name
@@ -92,9 +127,9 @@ func (b *costBuilder) conv(name, kind string, kernel, stride, out int, depthwise
 	if depthwise {
 		inPerGroup = 1
 	}
-	weights := k2 * inPerGroup * int64(out)
-	params := weights + 2*int64(out)
-	macs := weights * int64(outShape.Height) * int64(outShape.Width)
+	weights := b.mul(k2, inPerGroup, int64(out))
+	params := b.sum(weights, 2*int64(out))
+	macs := b.mul(weights, int64(outShape.Height), int64(outShape.Width))
 	b.add(name, kind, outShape, params, macs, b.saved)
 }
 
@@ -120,7 +155,7 @@ func Cost(a Arch) (CostReport, error) {
 			// The identity reads and returns the same tensor.
 			b.report.Layers = append(b.report.Layers, LayerCost{
 				Name: name + "skip", Kind: KindIdentity, Input: b.cur, Output: b.cur,
-				ActivationBytes: 4 * b.cur.elements(),
+				ActivationBytes: b.mul(4, b.elements(b.cur)),
 			})
 		case OpDSConv:
 			b.conv(name+"depthwise", KindDepthwise, blk.Kernel, blk.Stride, b.cur.Channels, true)
@@ -135,7 +170,12 @@ func Cost(a Arch) (CostReport, error) {
 	}
 	c := int64(b.cur.Channels)
 	b.add("pool", KindPool, Shape{Height: 1, Width: 1, Channels: b.cur.Channels}, 0, 0, 0)
-	b.add("classifier", KindLinear, Shape{Height: 1, Width: 1, Channels: a.Classes}, c*int64(a.Classes)+int64(a.Classes), c*int64(a.Classes), 0)
+	weights := b.mul(c, int64(a.Classes))
+	b.add("classifier", KindLinear, Shape{Height: 1, Width: 1, Channels: a.Classes}, b.sum(weights, int64(a.Classes)), weights, 0)
+
+	if b.overflow {
+		return CostReport{}, fmt.Errorf("%w: architecture %s", ErrCostOverflow, a.ID())
+	}
 	return b.report, nil
 }
 
@@ -152,13 +192,13 @@ func (b *costBuilder) mbconv(name string, blk Block) {
 	if blk.Expansion != 1 {
 		b.conv(name+"expand", KindPointwise, 1, 1, hidden, false)
 		if residual {
-			b.saved = in.elements()
+			b.saved = b.elements(in)
 		}
 		b.conv(name+"depthwise", KindDepthwise, blk.Kernel, blk.Stride, hidden, true)
 	} else {
 		b.conv(name+"depthwise", KindDepthwise, blk.Kernel, blk.Stride, hidden, true)
 		if residual {
-			b.saved = in.elements()
+			b.saved = b.elements(in)
 		}
 	}
 	b.conv(name+"project", KindPointwise, 1, 1, blk.Out, false)
@@ -166,6 +206,6 @@ func (b *costBuilder) mbconv(name string, blk Block) {
 		// Inputs: the projection (current map) and the saved block input;
 		// output: their sum.
 		b.saved = 0
-		b.add(name+"add", KindAdd, b.cur, 0, 0, in.elements())
+		b.add(name+"add", KindAdd, b.cur, 0, 0, b.elements(in))
 	}
 }

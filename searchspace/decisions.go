@@ -21,14 +21,14 @@ const (
 type Decision struct {
 	// Name is "block<i>.<field>" for a slot decision, with i counted from 0
 	// as in the space's blocks list, or the field alone for a global one.
-	Name string
+	Name string `json:"name"`
 	// Block is the slot index, or -1 for the width and resolution multipliers.
-	Block int
+	Block int `json:"block"`
 	// Field is one of the Field constants.
-	Field string
+	Field string `json:"field"`
 	// Choices are the choices as text: op names, integers, or multipliers
 	// formatted with strconv's shortest representation.
-	Choices []string
+	Choices []string `json:"choices"`
 }
 
 // Decisions returns the decisions of s in the order tokens are read by

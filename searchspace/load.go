@@ -35,10 +35,23 @@ func FormatOf(path string) (Format, error) {
 	}
 }
 
-// LoadSpace reads and validates a space file in JSON or YAML, chosen by its
-// extension. A space without a name is named after the file. Errors name
-// the file.
+// LoadSpace reads and validates a space file; see ReadSpaceFile.
 func LoadSpace(path string) (Space, error) {
+	s, err := ReadSpaceFile(path)
+	if err != nil {
+		return Space{}, err
+	}
+	if err := s.Validate(); err != nil {
+		return Space{}, fmt.Errorf("space file %s: %w", path, err)
+	}
+	return s, nil
+}
+
+// ReadSpaceFile reads a space file in JSON or YAML, chosen by its extension,
+// without validating it, so that a caller can fill in an omitted input shape
+// or class count first. A space without a name is named after the file.
+// Errors name the file.
+func ReadSpaceFile(path string) (Space, error) {
 	format, err := FormatOf(path)
 	if err != nil {
 		return Space{}, err
@@ -53,9 +66,6 @@ func LoadSpace(path string) (Space, error) {
 	}
 	if s.Name == "" {
 		s.Name = strings.TrimSuffix(filepath.Base(path), filepath.Ext(path))
-	}
-	if err := s.Validate(); err != nil {
-		return Space{}, fmt.Errorf("space file %s: %w", path, err)
 	}
 	return s, nil
 }

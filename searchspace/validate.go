@@ -6,6 +6,12 @@ import (
 	"slices"
 )
 
+// MaxSize is the largest channel count, kernel size, expansion ratio,
+// resolution, input side and class count that Validate accepts, after the
+// width and resolution multipliers. It is far above any real network and
+// keeps float-to-int conversions and most products of sizes within range.
+const MaxSize = 1 << 20
+
 // FieldError is a field of a space or an architecture that Validate
 // rejected. Path is the field's JSON path, such as "blocks[3].kernels[1]".
 type FieldError struct {
@@ -40,6 +46,13 @@ func checkKernel(path string, k int) error {
 	if k <= 0 || k%2 == 0 {
 		return fieldErr(path, k, "kernel size must be positive and odd, such as 3, 5 or 7")
 	}
+	return checkMax(path, k)
+}
+
+func checkMax(path string, v int) error {
+	if v > MaxSize {
+		return fieldErr(path, v, "exceeds the maximum size %d", MaxSize)
+	}
 	return nil
 }
 
@@ -54,7 +67,7 @@ func checkChannels(path string, c int) error {
 	if c <= 0 {
 		return fieldErr(path, c, "channel count must be positive")
 	}
-	return nil
+	return checkMax(path, c)
 }
 
 // checkDownsample rejects a stride-2 layer on a 1×1 map. With padding k/2 the
@@ -76,11 +89,14 @@ func (a Arch) Validate() error {
 	if err := checkShape("input", a.Input); err != nil {
 		return err
 	}
-	if a.Classes < 2 {
-		return fieldErr("classes", a.Classes, "a classifier needs at least 2 classes")
+	if err := checkClasses(a.Classes); err != nil {
+		return err
 	}
 	if a.Resolution < 1 {
 		return fieldErr("resolution", a.Resolution, "resolution must be at least 1 pixel")
+	}
+	if err := checkMax("resolution", a.Resolution); err != nil {
+		return err
 	}
 	if math.IsNaN(a.Alpha) || math.IsInf(a.Alpha, 0) || a.Alpha <= 0 {
 		return fieldErr("alpha", a.Alpha, "width multiplier must be finite and positive")
@@ -129,6 +145,9 @@ func (a Arch) Validate() error {
 		if b.Op == OpMBConv && b.Expansion < 1 {
 			return fieldErr(path+".expansion", b.Expansion, "an mbconv block needs an expansion ratio of at least 1")
 		}
+		if err := checkMax(path+".expansion", b.Expansion); err != nil {
+			return err
+		}
 		if err := checkDownsample(path+".stride", side, b.Stride); err != nil {
 			return err
 		}
@@ -139,7 +158,14 @@ func (a Arch) Validate() error {
 	if a.Head.Out < 0 {
 		return fieldErr("head.out", a.Head.Out, "head channels must be positive, or 0 for no head conv")
 	}
-	return nil
+	return checkMax("head.out", a.Head.Out)
+}
+
+func checkClasses(n int) error {
+	if n < 2 {
+		return fieldErr("classes", n, "a classifier needs at least 2 classes")
+	}
+	return checkMax("classes", n)
 }
 
 func checkShape(path string, s Shape) error {
@@ -151,6 +177,14 @@ func checkShape(path string, s Shape) error {
 	}
 	if s.Channels <= 0 {
 		return fieldErr(path+".channels", s.Channels, "channels must be positive")
+	}
+	for _, f := range []struct {
+		name string
+		v    int
+	}{{"height", s.Height}, {"width", s.Width}, {"channels", s.Channels}} {
+		if err := checkMax(path+"."+f.name, f.v); err != nil {
+			return err
+		}
 	}
 	return nil
 }
@@ -165,10 +199,10 @@ func (s Space) Validate() error {
 	if err := checkShape("input", s.Input); err != nil {
 		return err
 	}
-	if s.Classes < 2 {
-		return fieldErr("classes", s.Classes, "a classifier needs at least 2 classes")
+	if err := checkClasses(s.Classes); err != nil {
+		return err
 	}
-	if s.ChannelDivisor < 0 {
+	if s.ChannelDivisor < 0 || s.ChannelDivisor > MaxSize {
 		return fieldErr("channel_divisor", s.ChannelDivisor, "use 0 or 1 to truncate, or a positive multiple such as 8")
 	}
 	if err := s.validateMultipliers(); err != nil {
@@ -193,7 +227,30 @@ func (s Space) Validate() error {
 	if s.Head.Out < 0 {
 		return fieldErr("head.out", s.Head.Out, "head channels must be positive, or 0 for no head conv")
 	}
+	if err := checkMax("head.out", s.Head.Out); err != nil {
+		return err
+	}
+	if err := s.validateScaledChannels(); err != nil {
+		return err
+	}
 	return s.validateMapSize()
+}
+
+// validateScaledChannels rejects a width multiplier that scales some base
+// channel count above MaxSize. It compares in float64 before Channels
+// converts to int.
+func (s Space) validateScaledChannels() error {
+	for i, alpha := range s.WidthMultipliers {
+		largest := max(s.Stem.Out, s.Head.Out)
+		for _, slot := range s.Blocks {
+			largest = max(largest, slot.Out)
+		}
+		scaled := float64(largest)*alpha + float64(max(s.ChannelDivisor, 1))
+		if scaled > MaxSize {
+			return fieldErr(fmt.Sprintf("width_multipliers[%d]", i), alpha, "scales %d base channels above the maximum size %d", largest, MaxSize)
+		}
+	}
+	return nil
 }
 
 func (s Space) validateMultipliers() error {
@@ -218,6 +275,9 @@ func (s Space) validateMultipliers() error {
 		path := fmt.Sprintf("resolution_multipliers[%d]", i)
 		if math.IsNaN(rho) || math.IsInf(rho, 0) || rho <= 0 {
 			return fieldErr(path, rho, "resolution multiplier must be finite and positive")
+		}
+		if rho*float64(s.Input.Height) > MaxSize {
+			return fieldErr(path, rho, "gives a resolution above the maximum size %d", MaxSize)
 		}
 		r := s.resolution(rho)
 		if r < 1 {
@@ -265,7 +325,7 @@ func (b BlockChoice) validate(path string, in int) error {
 		if t < 1 {
 			return fieldErr(p, t, "expansion ratio must be at least 1")
 		}
-		return nil
+		return checkMax(p, t)
 	})
 }
 
