@@ -13,6 +13,13 @@
 //     moving-average baseline, optional advantage normalisation, an entropy
 //     bonus, global gradient-norm clipping and Adam.
 //   - Random: uniform random search.
+//   - Evolution: regularized (aging) evolution with tournament selection
+//     and one-decision mutations.
+//   - AccuracyReward and TargetReward: the reward from accuracy alone, or
+//     MnasNet's ACC·(COST/T)^w with w = α up to the target T and β above
+//     it, where COST is latency, params or MACs. SoftTarget (α = β = −0.07)
+//     and HardTarget (α = 0, β = −1) build the two settings MnasNet uses.
+//     Invalid measurements return errors wrapping ErrInvalidMeasurement.
 //
 // Every constructor takes the number of choices of each decision
 // (searchspace.Space.Decisions returns them), a config struct whose zero
@@ -26,7 +33,9 @@
 // Proposal records the version that made it. The search loop may hand back
 // outcomes after later updates. Reinforce down-weights such stale outcomes
 // by a truncated importance weight and drops those more than MaxStaleness
-// versions old (see Reinforce). Random search ignores rewards.
+// versions old (see Reinforce). Evolution adds every outcome to its
+// population whatever its version, because aging removes it in time anyway.
+// Random search ignores rewards.
 //
 // # Measured behaviour
 //
@@ -35,7 +44,9 @@
 // 0.3. Reinforce with its defaults (hidden size 64, Adam learning rate
 // 0.005) and batches of 10 brought the mean of its last 50 rewards above
 // 0.9 after 240–320 samples on five seeds. TestReinforceLearnsSynthetic
-// runs this check in about 2 s on a 2-core Xeon.
+// runs this check in about 2 s on a 2-core Xeon. On the same task
+// Evolution's best reward in 600 samples was 0.95 on five seeds, and random
+// search's 0.55–0.65.
 //
 // # Caveats
 //
