@@ -169,22 +169,38 @@ func (l *Loader) writeAugmented(out []float32, img []uint8) {
 	dx := l.rng.IntN(2*pad+1) - pad
 	mirror := l.set.HorizontalFlip && l.rng.IntN(2) == 1
 
+	// Output columns [lo, hi) read inside the image; the rest are padding.
+	lo, hi := max(0, -dx), min(width, width-dx)
+	if mirror {
+		lo, hi = max(0, dx), min(width, width+dx)
+	}
+	rowLen := width * channels
 	for h := range height {
-		row := out[h*width*channels : (h+1)*width*channels]
+		row := out[h*rowLen : (h+1)*rowLen]
 		inH := h + dy
-		for w := range width {
-			inW := w
+		if inH < 0 || inH >= height {
+			l.writePadding(row)
+			continue
+		}
+		l.writePadding(row[:lo*channels])
+		l.writePadding(row[hi*channels:])
+		in := img[inH*rowLen : (inH+1)*rowLen]
+		for w := lo; w < hi; w++ {
+			inW := w + dx
 			if mirror {
-				inW = width - 1 - w
+				inW = width - 1 - w + dx
 			}
-			inW += dx
 			for c := range channels {
-				v := uint8(0)
-				if inH >= 0 && inH < height && inW >= 0 && inW < width {
-					v = img[(inH*width+inW)*channels+c]
-				}
-				row[w*channels+c] = l.tables[c][v]
+				row[w*channels+c] = l.tables[c][in[inW*channels+c]]
 			}
 		}
+	}
+}
+
+// writePadding fills whole pixels of out with the normalised value of byte 0.
+func (l *Loader) writePadding(out []float32) {
+	channels := len(l.tables)
+	for p := range out {
+		out[p] = l.tables[p%channels][0]
 	}
 }
