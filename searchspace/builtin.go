@@ -75,16 +75,18 @@ func defaultSpace(input Shape, classes int) Space {
 	}
 }
 
-// Preset returns a MobileNet from its paper at width multiplier alpha, on
-// square images of side resolution with 3 channels, with classes outputs:
+// Preset returns a MobileNet at width multiplier alpha, on square RGB
+// images of side resolution, with classes outputs:
 //
-//   - mobilenet-v1 (Howard et al. 2017, "MobileNets", Table 1): a 3×3 stem
-//     of 32 channels with stride 2, 13 dsconv blocks and no head conv;
-//     channels int(c·α).
-//   - mobilenet-v2 (Sandler et al. 2018, "MobileNetV2", Table 2): a 3×3 stem
-//     of 32 channels with stride 2, 17 inverted residual blocks and a 1×1
-//     head conv of 1280 channels, kept at 1280 for α < 1; channels rounded
-//     to multiples of 8.
+//   - mobilenet-v1 (Howard et al. 2017, "MobileNets") has a 3×3 stem of 32
+//     channels with stride 2, 13 dsconv blocks and no head conv. Channels
+//     are int(c·α).
+//   - mobilenet-v2 (Sandler et al. 2018, "MobileNetV2: Inverted Residuals
+//     and Linear Bottlenecks") has a 3×3 stem of 32 channels with stride 2,
+//     17 inverted residual blocks and a 1×1 head conv of 1280 channels, kept
+//     at 1280 for α < 1. Channels are rounded to multiples of 8.
+//
+// The tests check MACs and parameters against the published tables.
 func Preset(name string, alpha float64, resolution, classes int) (Arch, error) {
 	if !slices.Contains(PresetNames(), name) {
 		return Arch{}, fmt.Errorf("searchspace: unknown preset %q; use one of %s", name, strings.Join(PresetNames(), ", "))

@@ -37,7 +37,7 @@ func (s Space) headChannels(alpha float64) int {
 	return s.Channels(s.Head.Out, max(alpha, 1))
 }
 
-// resolution returns the side of the square image the network sees for the
+// resolution returns the side of the square network input for the
 // resolution multiplier rho: round(rho·Input.Height).
 func (s Space) resolution(rho float64) int {
 	return int(math.Round(rho * float64(s.Input.Height)))

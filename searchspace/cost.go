@@ -54,10 +54,11 @@ type CostReport struct {
 	// Resize, batch norm, activations, residual adds and pooling count 0.
 	MACs int64 `json:"macs"`
 	// PeakActivationBytes is the maximum over layers of the float32 bytes
-	// alive at once at batch 1: the layer's input, its output and, inside
-	// a residual block, the block input saved for the add when it is not
-	// already the layer's input. A residual add counts both its inputs and
-	// its output. Weights, gradients and scratch buffers are not counted.
+	// alive at once at batch 1. For one layer these are its input and its
+	// output. Inside a residual block they include the block input saved
+	// for the add, unless that is the layer's input. A residual add counts
+	// both its inputs and its output. Weights, gradients and scratch
+	// buffers are not counted.
 	PeakActivationBytes int64 `json:"peak_activation_bytes"`
 	// PeakLayer names the layer where the peak occurs first.
 	PeakLayer string `json:"peak_layer"`

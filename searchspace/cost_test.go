@@ -27,12 +27,14 @@ func withinPublished(got, want, relTol, step float64) bool {
 }
 
 // TestPresetV1PaperTable checks MobileNetV1. MACs come from Howard et al.
-// 2017, "MobileNets", Table 6 (α = 1, 0.75, 0.5, 0.25 at 224 px: 569, 325,
-// 149, 41 million mult-adds) and Table 7 (α = 1 at 192, 160, 128 px: 418,
-// 290, 186). The paper prints parameters to one decimal (4.2, 2.6, 1.3, 0.5),
-// so the parameters here come from the table of pretrained models in
-// tensorflow/models research/slim/nets/mobilenet_v1.md (4.24, 2.59, 1.34,
-// 0.47), which has 1001 classes.
+// 2017, "MobileNets: Efficient Convolutional Neural Networks for Mobile
+// Vision Applications": 569, 325, 149 and 41 million mult-adds for α = 1,
+// 0.75, 0.5, 0.25 at 224 px (its width multiplier table, also reproduced in
+// the Keras MobileNet docs), and 418, 290, 186 for α = 1 at 192, 160, 128 px
+// (its resolution table). The paper prints parameters to one decimal (4.2,
+// 2.6, 1.3, 0.5), so the parameters here come from the table of pretrained
+// models in tensorflow/models research/slim/nets/mobilenet_v1.md (4.24,
+// 2.59, 1.34, 0.47), which has 1001 classes.
 //
 // NOTE: that TF-slim table lists 317M MACs for α = 0.75 at 224 px, against
 // 325M in the paper and 325.4M counted here; its other rows agree with the
@@ -165,11 +167,14 @@ func TestCostExactPresets(t *testing.T) {
 	}
 }
 
-// TestCostReferenceChild compares with the PyTorch rebuild of the same
-// network: `/usr/bin/python3 torch_child.py cost reference_child.json`
-// (torch_child.py sums the numel of model.parameters() and counts conv and
-// linear MACs with forward hooks) printed
-// {"params": 106482, "macs": 7248520} with Debian's python3-torch.
+// TestCostReferenceChild compares with a PyTorch rebuild of the same
+// network by torch_child.py, a script kept outside this repository. It
+// builds the child from its JSON with an nn.Conv2d (no bias) and a
+// BatchNorm2d per conv and an nn.Linear classifier. It sums numel over
+// model.parameters() and counts conv and linear MACs with forward hooks on
+// one input. Run as
+// `/usr/bin/python3 torch_child.py cost reference_child.json` with Debian's
+// python3-torch, it printed {"params": 106482, "macs": 7248520}.
 func TestCostReferenceChild(t *testing.T) {
 	data, err := os.ReadFile("testdata/reference_child.json")
 	if err != nil {
@@ -305,5 +310,40 @@ func TestCostInvalidArch(t *testing.T) {
 	a.Classes = 1
 	if _, err := Cost(a); err == nil {
 		t.Fatal("Cost accepted an architecture with 1 class")
+	}
+}
+
+// TestCostMatchesTorch covers dsconv, skip and the extremes of the default
+// space. Each want was printed by `torch_child.py cost FILE` on the file in
+// testdata/torch (see TestCostReferenceChild for that script). It builds the
+// network at the input size and ignores resolution, so every file has a
+// resolution equal to its input height.
+func TestCostMatchesTorch(t *testing.T) {
+	for _, c := range []struct {
+		file         string
+		params, macs int64
+	}{
+		{"dsconv_skip.json", 3922, 54912},
+		{"default_largest.json", 248506, 17248320},
+		{"default_smallest_24px.json", 15298, 260068},
+	} {
+		data, err := os.ReadFile("testdata/torch/" + c.file)
+		if err != nil {
+			t.Fatal(err)
+		}
+		a, err := ParseArch(data)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if a.Resolution != a.Input.Height {
+			t.Fatalf("%s: resolution %d differs from input height %d, which torch_child.py would not see", c.file, a.Resolution, a.Input.Height)
+		}
+		got, err := Cost(a)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got.Params != c.params || got.MACs != c.macs {
+			t.Errorf("%s: %d params, %d MACs; torch_child.py printed %d, %d", c.file, got.Params, got.MACs, c.params, c.macs)
+		}
 	}
 }

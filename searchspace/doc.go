@@ -15,9 +15,12 @@
 //   - CostReport, from Cost, lists each layer's shapes, parameters and
 //     multiply-accumulates (MACs) and the peak activation memory at batch 1.
 //
-// Layout and units: shapes are height × width × channels (NHWC without the
-// batch); every convolution pads by k/2, so an output side is ceil(in/stride);
-// parameter and MAC counts are exact integers; memory is in bytes of float32.
+// Layout and units:
+//
+//   - Shapes are height × width × channels, which is NHWC without the batch.
+//   - Every convolution pads by k/2, so an output side is ceil(in/stride).
+//   - Parameter and MAC counts are exact integers, and memory is in bytes of
+//     float32 values.
 //
 // Built-in spaces are "default", a MobileNetV2-style space for 28×28 and
 // 32×32 images, and the fixed presets "mobilenet-v1" and "mobilenet-v2"; see

@@ -17,7 +17,7 @@ const MaxSize = 1 << 20
 type FieldError struct {
 	Path  string
 	Value any
-	// Reason says what is wrong and how to fix it.
+	// Reason explains what is wrong and how to fix it.
 	Reason string
 }
 
@@ -71,7 +71,7 @@ func checkChannels(path string, c int) error {
 }
 
 // checkDownsample rejects a stride-2 layer on a 1×1 map. With padding k/2 the
-// output would still be 1×1, so the stride asks for a map smaller than 1×1.
+// output would still be 1×1, so halving it would need a map below 1×1.
 func checkDownsample(path string, side, stride int) error {
 	if stride == 2 && side <= 1 {
 		return fieldErr(path, stride, "the feature map is already 1×1 here, so a stride of 2 cannot shrink it; use stride 1 or a larger resolution")
@@ -190,11 +190,14 @@ func checkShape(path string, s Shape) error {
 }
 
 // Validate checks s and returns a *FieldError naming the first invalid
-// field. Besides the value rules of Arch.Validate it rejects empty choice
-// lists, duplicate choices, unknown ops, skip in a slot whose stride or
-// channels change, a kernel or expansion list in a slot whose ops do not use
-// it, two resolution multipliers that give the same resolution, and a stride
-// of 2 on a 1×1 map at the smallest resolution.
+// field. Besides the value rules of Arch.Validate, it rejects:
+//
+//   - empty choice lists, duplicate choices and unknown ops;
+//   - skip in a slot whose stride or channels change;
+//   - a kernel or expansion list in a slot whose ops do not use it;
+//   - two resolution multipliers that give the same resolution;
+//   - a stride of 2 on a 1×1 map at the smallest resolution;
+//   - sizes above MaxSize, also after scaling by α or ρ.
 func (s Space) Validate() error {
 	if err := checkShape("input", s.Input); err != nil {
 		return err
@@ -208,6 +211,8 @@ func (s Space) Validate() error {
 	if err := s.validateMultipliers(); err != nil {
 		return err
 	}
+
+	// The skeleton: stem, slots and head.
 	if err := checkChannels("stem.out", s.Stem.Out); err != nil {
 		return err
 	}
@@ -230,6 +235,8 @@ func (s Space) Validate() error {
 	if err := checkMax("head.out", s.Head.Out); err != nil {
 		return err
 	}
+
+	// Rules that combine the skeleton with the multipliers.
 	if err := s.validateScaledChannels(); err != nil {
 		return err
 	}

@@ -24,7 +24,7 @@ type archOptions struct {
 	asJSON     bool
 }
 
-// archReport is what `nas arch --json` prints.
+// archReport is the output of `nas arch --json`.
 type archReport struct {
 	ID                  string                  `json:"id"`
 	Source              string                  `json:"source"` // preset name or file path

@@ -25,7 +25,7 @@ type spaceOptions struct {
 	asJSON  bool
 }
 
-// spaceReport is what `nas space --json` prints.
+// spaceReport is the output of `nas space --json`.
 type spaceReport struct {
 	Name      string                 `json:"name"`
 	Input     searchspace.Shape      `json:"input"`
