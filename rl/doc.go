@@ -21,11 +21,14 @@
 //     and HardTarget (α = 0, β = −1) build the two settings MnasNet uses.
 //     Invalid measurements return errors wrapping ErrInvalidMeasurement.
 //
-// Every constructor takes the number of choices of each decision
+// NewStrategy builds any of the three by name ("reinforce", "evolution",
+// "random"). Every constructor takes the number of choices of each decision
 // (searchspace.Space.Decisions returns them), a config struct whose zero
 // fields select documented defaults, and a seed. Strategies draw
 // proposals from a math/rand/v2 PCG source seeded with (seed, 1), whose
-// state is part of MarshalBinary's output.
+// state is part of MarshalBinary's output. The encoded state records the
+// strategy's name, and UnmarshalBinary rejects a state of another kind or
+// of other choice counts.
 //
 // # Versions and late outcomes
 //

@@ -155,6 +155,7 @@ func (s *Evolution) Update(batch []Outcome) (UpdateStats, error) {
 const evolutionFormat = 1
 
 type evolutionState struct {
+	Kind       string
 	Format     int
 	Config     EvolutionConfig
 	Choices    []int
@@ -171,6 +172,7 @@ func (s *Evolution) MarshalBinary() ([]byte, error) {
 		return nil, fmt.Errorf("rl: encoding the random source: %w", err)
 	}
 	state := evolutionState{
+		Kind:       NameEvolution,
 		Format:     evolutionFormat,
 		Config:     s.cfg,
 		Choices:    s.choices,
@@ -192,6 +194,9 @@ func (s *Evolution) UnmarshalBinary(data []byte) error {
 	var state evolutionState
 	if err := gob.NewDecoder(bytes.NewReader(data)).Decode(&state); err != nil {
 		return fmt.Errorf("rl: decoding evolution state: %w", err)
+	}
+	if state.Kind != NameEvolution {
+		return fmt.Errorf("rl: the state is for strategy %q, not %q: restore it into a strategy of the kind that saved it", state.Kind, NameEvolution)
 	}
 	if state.Format != evolutionFormat {
 		return fmt.Errorf("rl: unsupported evolution state format %d: this build reads format %d", state.Format, evolutionFormat)

@@ -69,6 +69,7 @@ func uniformTokens(choices []int, r *rand.Rand) []int {
 const randomFormat = 1
 
 type randomState struct {
+	Kind    string
 	Format  int
 	Choices []int
 	Source  []byte
@@ -82,7 +83,7 @@ func (s *Random) MarshalBinary() ([]byte, error) {
 		return nil, fmt.Errorf("rl: encoding the random source: %w", err)
 	}
 	var buf bytes.Buffer
-	state := randomState{Format: randomFormat, Choices: s.choices, Source: source, Version: s.version}
+	state := randomState{Kind: NameRandom, Format: randomFormat, Choices: s.choices, Source: source, Version: s.version}
 	if err := gob.NewEncoder(&buf).Encode(state); err != nil {
 		return nil, fmt.Errorf("rl: encoding random search state: %w", err)
 	}
@@ -96,6 +97,9 @@ func (s *Random) UnmarshalBinary(data []byte) error {
 	var state randomState
 	if err := gob.NewDecoder(bytes.NewReader(data)).Decode(&state); err != nil {
 		return fmt.Errorf("rl: decoding random search state: %w", err)
+	}
+	if state.Kind != NameRandom {
+		return fmt.Errorf("rl: the state is for strategy %q, not %q: restore it into a strategy of the kind that saved it", state.Kind, NameRandom)
 	}
 	if state.Format != randomFormat {
 		return fmt.Errorf("rl: unsupported random search state format %d: this build reads format %d", state.Format, randomFormat)

@@ -277,6 +277,7 @@ func normalize(x []float64) {
 const reinforceFormat = 1
 
 type reinforceState struct {
+	Kind        string
 	Format      int
 	Config      ReinforceConfig
 	Choices     []int
@@ -300,6 +301,7 @@ func (s *Reinforce) MarshalBinary() ([]byte, error) {
 		return nil, fmt.Errorf("rl: encoding the random source: %w", err)
 	}
 	state := reinforceState{
+		Kind:        NameReinforce,
 		Format:      reinforceFormat,
 		Config:      s.cfg,
 		Choices:     s.choices,
@@ -324,6 +326,9 @@ func (s *Reinforce) UnmarshalBinary(data []byte) error {
 	var state reinforceState
 	if err := gob.NewDecoder(bytes.NewReader(data)).Decode(&state); err != nil {
 		return fmt.Errorf("rl: decoding REINFORCE state: %w", err)
+	}
+	if state.Kind != NameReinforce {
+		return fmt.Errorf("rl: the state is for strategy %q, not %q: restore it into a strategy of the kind that saved it", state.Kind, NameReinforce)
 	}
 	if state.Format != reinforceFormat {
 		return fmt.Errorf("rl: unsupported REINFORCE state format %d: this build reads format %d", state.Format, reinforceFormat)
