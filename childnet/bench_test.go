@@ -1,0 +1,87 @@
+package childnet
+
+import (
+	"math/rand/v2"
+	"runtime"
+	"testing"
+
+	"nas/kernels"
+)
+
+// BenchmarkTrainStepReference times one training step (forward, backward,
+// Nesterov SGD update) of the reference child at batch 64 with two kernel
+// threads, on random data.
+func BenchmarkTrainStepReference(b *testing.B) {
+	arch := loadReferenceArch(&testing.T{})
+	net, err := NewModel(arch, 1)
+	if err != nil {
+		b.Fatal(err)
+	}
+	c, err := net.Bind(arch)
+	if err != nil {
+		b.Fatal(err)
+	}
+	if err := net.SetOptimizer(DefaultOptimizerConfig()); err != nil {
+		b.Fatal(err)
+	}
+	defer kernels.SetThreads(kernels.Threads())
+	kernels.SetThreads(2)
+	const n = 64
+	x, y := randomBatch(1, n, 28, 28, 1, 10)
+	w := net.NewWorker(n)
+	for range 2 {
+		if _, err := w.TrainStep(c, x, y, n, 0.01); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.ResetTimer()
+	for b.Loop() {
+		if _, err := w.TrainStep(c, x, y, n, 0.01); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.ReportMetric(float64(n*b.N)/b.Elapsed().Seconds(), "images/s")
+}
+
+// BenchmarkSoakChildren binds and trains 1,000 random children of a small
+// space against one supernet with one worker, and reports the heap in use
+// after the first 100 and after all of them: memory must stay flat once
+// the workspace has grown to the widest child.
+func BenchmarkSoakChildren(b *testing.B) {
+	for b.Loop() {
+		net, err := NewSupernet(fashionSpace(), 1)
+		if err != nil {
+			b.Fatal(err)
+		}
+		if err := net.SetOptimizer(DefaultOptimizerConfig()); err != nil {
+			b.Fatal(err)
+		}
+		const n = 16
+		w := net.NewWorker(n)
+		rng := rand.New(rand.NewPCG(2, 0))
+		x, y := randomBatch(3, n, 28, 28, 1, 10)
+		var heapAt100 uint64
+		for i := range 1000 {
+			c, err := net.Bind(randomChild(rng))
+			if err != nil {
+				b.Fatal(err)
+			}
+			if _, err := w.TrainStep(c, x, y, n, 0.01); err != nil {
+				b.Fatal(err)
+			}
+			if i == 99 {
+				heapAt100 = heapInUse()
+			}
+		}
+		heapAt1000 := heapInUse()
+		b.ReportMetric(float64(heapAt100)/(1<<20), "MiB-heap-at-100")
+		b.ReportMetric(float64(heapAt1000)/(1<<20), "MiB-heap-at-1000")
+	}
+}
+
+func heapInUse() uint64 {
+	runtime.GC()
+	var m runtime.MemStats
+	runtime.ReadMemStats(&m)
+	return m.HeapInuse
+}
