@@ -116,10 +116,12 @@ func DepthwiseBackward(dIn, dW []float32, dOut, in []float32, f DepthwiseFilter,
 		gw := *partials[part]
 		for b := lo; b < hi; b++ {
 			if dIn != nil {
-				clear(dIn[b*h*w*c : (b+1)*h*w*c])
+				for iy := range h {
+					depthwiseInputGradRow(dIn, dOut, f, b, iy, h, w, c, stride)
+				}
 			}
 			for oy := range oh {
-				depthwiseBackwardRow(dIn, gw, dOut, in, f, b, oy, h, w, c, stride)
+				depthwiseWeightGradRow(gw, dOut, in, f, b, oy, h, w, c, stride)
 			}
 		}
 	})
@@ -140,38 +142,77 @@ func DepthwiseBackward(dIn, dW []float32, dOut, in []float32, f DepthwiseFilter,
 	}
 }
 
-// depthwiseBackwardRow adds the contributions of output row oy of image b to
-// dIn (when not nil) and to gw, a compact [K][K][C] weight gradient.
-func depthwiseBackwardRow(dIn, gw, dOut, in []float32, f DepthwiseFilter, b, oy, h, w, c, stride int) {
-	if useSIMD && depthwiseBackwardRowSIMD(dIn, gw, dOut, in, f, b, oy, h, w, c, stride) {
+// depthwiseInputGradRow writes row iy of image b of the input gradient. It
+// gathers, for each input pixel, the output pixels whose taps read it, so
+// each element is written once:
+//
+//	dIn[b,iy,ix,ch] = Σ dOut[b,oy,ox,ch]·f(ky,kx,ch) over oy·S+ky-K/2 = iy, ox·S+kx-K/2 = ix
+func depthwiseInputGradRow(dIn, dOut []float32, f DepthwiseFilter, b, iy, h, w, c, stride int) {
+	if useSIMD && depthwiseInputGradRowSIMD(dIn, dOut, f, b, iy, h, w, c, stride) {
 		return
 	}
 	k, pad := f.K, f.K/2
 	oh, ow := outSize(h, k, stride), outSize(w, k, stride)
-	for ox := range ow {
-		g := dOut[((b*oh+oy)*ow+ox)*c:][:c]
+	for ix := range w {
+		acc := dIn[((b*h+iy)*w+ix)*c:][:c]
+		clear(acc)
 		for ky := range k {
-			iy := oy*stride + ky - pad
-			if iy < 0 || iy >= h {
+			oy, ok := outputIndex(iy, ky, pad, stride, oh)
+			if !ok {
 				continue
 			}
 			for kx := range k {
+				ox, ok := outputIndex(ix, kx, pad, stride, ow)
+				if !ok {
+					continue
+				}
+				g := dOut[((b*oh+oy)*ow+ox)*c:][:c]
+				wt := f.Data[f.tap(ky, kx):][:c]
+				for ch := range acc {
+					acc[ch] += g[ch] * wt[ch]
+				}
+			}
+		}
+	}
+}
+
+// outputIndex returns the output index o with o·stride + tap - pad = i, and
+// whether it exists in [0, size).
+func outputIndex(i, tap, pad, stride, size int) (int, bool) {
+	num := i + pad - tap
+	if num < 0 || num%stride != 0 {
+		return 0, false
+	}
+	o := num / stride
+	return o, o < size
+}
+
+// depthwiseWeightGradRow adds the weight-gradient contributions of output
+// row oy of image b to gw, a compact [K][K][C] buffer:
+//
+//	gw[ky,kx,ch] += Σ_ox dOut[b,oy,ox,ch]·in[b, oy·S+ky-K/2, ox·S+kx-K/2, ch]
+func depthwiseWeightGradRow(gw, dOut, in []float32, f DepthwiseFilter, b, oy, h, w, c, stride int) {
+	if useSIMD && depthwiseWeightGradRowSIMD(gw, dOut, in, f, b, oy, h, w, c, stride) {
+		return
+	}
+	k, pad := f.K, f.K/2
+	oh, ow := outSize(h, k, stride), outSize(w, k, stride)
+	for ky := range k {
+		iy := oy*stride + ky - pad
+		if iy < 0 || iy >= h {
+			continue
+		}
+		for kx := range k {
+			acc := gw[(ky*k+kx)*c:][:c]
+			for ox := range ow {
 				ix := ox*stride + kx - pad
 				if ix < 0 || ix >= w {
 					continue
 				}
-				off := ((b*h+iy)*w + ix) * c
-				x := in[off:][:c]
-				acc := gw[(ky*k+kx)*c:][:c]
+				g := dOut[((b*oh+oy)*ow+ox)*c:][:c]
+				x := in[((b*h+iy)*w+ix)*c:][:c]
 				for ch := range acc {
 					acc[ch] += g[ch] * x[ch]
-				}
-				if dIn != nil {
-					wt := f.Data[f.tap(ky, kx):][:c]
-					dx := dIn[off:][:c]
-					for ch := range dx {
-						dx[ch] += g[ch] * wt[ch]
-					}
 				}
 			}
 		}

@@ -82,10 +82,9 @@ const (
 	// gemmMinDepthPerPart is the shortest slice of k worth a goroutine.
 	gemmMinDepthPerPart = 1024
 
-	// gemmKC and gemmMC size the packed blocks of B (KC×n) and A (MC×KC) so
-	// that a packed A block stays in L2 and a KC×NR strip of B in L1.
+	// gemmKC and gemmNC size the packed block of B (KC×NC), which stays in
+	// L2 while the A strips of mr rows stream past it.
 	gemmKC = 256
-	gemmMC = 96
 	gemmNC = 2048
 )
 
@@ -98,12 +97,15 @@ type gemmOperands struct {
 	ldb            int
 }
 
-// microKernel adds alpha·Â·B̂ to an mr×nr tile of C, where Â is a packed
-// kc×mr strip (element (p, i) at a[p*mr+i]) and B̂ a packed kc×nr strip
-// (element (p, j) at b[p*nr+j]).
+// microKernel adds alpha·op(A)·B̂ to an mr×nr tile of C. Element (i, p) of
+// the tile's A block is a[i*aRow+p*aCol], so a kernel reads A in place,
+// whether A is row-major (aRow = lda, aCol = 1) or transposed (aRow = 1,
+// aCol = lda). B̂ is a packed kc×nr strip with element (p, j) at b[p*nr+j].
+// Only the first cols columns are needed: a kernel may leave columns past
+// cols, rounded up to its vector width, untouched.
 type microKernel struct {
 	mr, nr int
-	fn     func(kc int, a, b []float32, c []float32, ldc int, alpha float32)
+	fn     func(kc int, a []float32, aRow, aCol int, b []float32, c []float32, ldc int, alpha float32, cols int)
 }
 
 // gemmBlock computes rows [i0, i1), columns [j0, j1) and the depth range
@@ -113,10 +115,10 @@ func gemmBlock(op gemmOperands, i0, i1, j0, j1, p0, p1 int, alpha float32, c []f
 	mr, nr := mk.mr, mk.nr
 
 	packedB := getScratch(gemmKC * roundUp(min(gemmNC, j1-j0), nr))
-	packedA := getScratch(gemmMC * gemmKC)
+	edgeA := getScratch(mr * gemmKC)
 	tile := getScratch(mr * nr)
 	defer putScratch(packedB)
-	defer putScratch(packedA)
+	defer putScratch(edgeA)
 	defer putScratch(tile)
 
 	for jc := j0; jc < j1; jc += gemmNC {
@@ -126,33 +128,41 @@ func gemmBlock(op gemmOperands, i0, i1, j0, j1, p0, p1 int, alpha float32, c []f
 			bBuf := (*packedB)[:kc*roundUp(nc, nr)]
 			packB(bBuf, op, pc, kc, jc, nc, nr)
 
-			for ic := i0; ic < i1; ic += gemmMC {
-				mc := min(gemmMC, i1-ic)
-				aBuf := (*packedA)[:kc*roundUp(mc, mr)]
-				packA(aBuf, op, ic, mc, pc, kc, mr)
+			for ir := i0; ir < i1; ir += mr {
+				rows := min(mr, i1-ir)
+
+				// Read A in place, except for a last strip shorter than
+				// mr rows, which is copied and padded with zeros.
+				var aStrip []float32
+				var aRow, aCol int
+				switch {
+				case rows < mr:
+					aStrip, aRow, aCol = (*edgeA)[:mr*kc], 1, mr
+					packA(aStrip, op, ir, rows, pc, kc, mr)
+				case op.transA:
+					aStrip, aRow, aCol = op.a[pc*op.lda+ir:], 1, op.lda
+				default:
+					aStrip, aRow, aCol = op.a[ir*op.lda+pc:], op.lda, 1
+				}
 
 				for jr := 0; jr < nc; jr += nr {
 					bStrip := bBuf[jr*kc : (jr+nr)*kc]
 					cols := min(nr, nc-jr)
-					for ir := 0; ir < mc; ir += mr {
-						aStrip := aBuf[ir*kc : (ir+mr)*kc]
-						rows := min(mr, mc-ir)
-						cOff := (ic+ir)*ldc + jc + jr
-						if rows == mr && cols == nr {
-							mk.fn(kc, aStrip, bStrip, c[cOff:], ldc, alpha)
-							continue
-						}
+					cOff := ir*ldc + jc + jr
+					if rows == mr && cols == nr {
+						mk.fn(kc, aStrip, aRow, aCol, bStrip, c[cOff:], ldc, alpha, cols)
+						continue
+					}
 
-						// Edge tile: compute a full tile into scratch and
-						// add back only the valid part.
-						t := (*tile)[:mr*nr]
-						clear(t)
-						mk.fn(kc, aStrip, bStrip, t, nr, alpha)
-						for i := range rows {
-							dst := c[cOff+i*ldc : cOff+i*ldc+cols]
-							for j := range dst {
-								dst[j] += t[i*nr+j]
-							}
+					// Edge tile: compute a full tile into scratch and add
+					// back only the valid part.
+					t := (*tile)[:mr*nr]
+					clear(t)
+					mk.fn(kc, aStrip, aRow, aCol, bStrip, t, nr, alpha, cols)
+					for i := range rows {
+						dst := c[cOff+i*ldc : cOff+i*ldc+cols]
+						for j := range dst {
+							dst[j] += t[i*nr+j]
 						}
 					}
 				}
@@ -161,28 +171,18 @@ func gemmBlock(op gemmOperands, i0, i1, j0, j1, p0, p1 int, alpha float32, c []f
 	}
 }
 
-// packA copies rows [ic, ic+mc) and depth [pc, pc+kc) of op(A) into strips of
-// mr rows: strip s holds element (p, i) at dst[s*kc*mr + p*mr + i]. Rows past
-// mc are zero.
+// packA copies rows [ic, ic+mc) and depth [pc, pc+kc) of op(A), mc <= mr, into
+// dst with element (i, p) at dst[p*mr+i]. Rows past mc are zero.
 func packA(dst []float32, op gemmOperands, ic, mc, pc, kc, mr int) {
+	clear(dst[:kc*mr])
 	a, lda := op.a, op.lda
-	for s := 0; s*mr < mc; s++ {
-		strip := dst[s*kc*mr : (s+1)*kc*mr]
-		rows := min(mr, mc-s*mr)
-		if rows < mr {
-			clear(strip)
-		}
-		for i := range rows {
-			row := ic + s*mr + i
+	for i := range mc {
+		row := ic + i
+		for p := range kc {
 			if op.transA {
-				for p := range kc {
-					strip[p*mr+i] = a[(pc+p)*lda+row]
-				}
-				continue
-			}
-			src := a[row*lda+pc : row*lda+pc+kc]
-			for p, v := range src {
-				strip[p*mr+i] = v
+				dst[p*mr+i] = a[(pc+p)*lda+row]
+			} else {
+				dst[p*mr+i] = a[row*lda+pc+p]
 			}
 		}
 	}
@@ -200,15 +200,18 @@ func packB(dst []float32, op gemmOperands, pc, kc, jc, nc, nr int) {
 			clear(strip)
 		}
 		col0 := jc + s*nr
-		for p := range kc {
-			out := strip[p*nr : p*nr+cols]
-			if op.transB {
-				for j := range out {
-					out[j] = b[(col0+j)*ldb+pc+p]
+		if op.transB {
+			// Column j of op(B) is row col0+j of b: read it contiguously.
+			for j := range cols {
+				src := b[(col0+j)*ldb+pc : (col0+j)*ldb+pc+kc]
+				for p, v := range src {
+					strip[p*nr+j] = v
 				}
-				continue
 			}
-			copy(out, b[(pc+p)*ldb+col0:])
+			continue
+		}
+		for p := range kc {
+			copy(strip[p*nr:p*nr+cols], b[(pc+p)*ldb+col0:])
 		}
 	}
 }

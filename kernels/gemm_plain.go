@@ -3,17 +3,16 @@ package kernels
 // plainMicroKernel is the portable 4×4 tile of sixteen scalar accumulators.
 var plainMicroKernel = microKernel{mr: 4, nr: 4, fn: microKernel4x4}
 
-func microKernel4x4(kc int, a, b []float32, c []float32, ldc int, alpha float32) {
+func microKernel4x4(kc int, a []float32, aRow, aCol int, b []float32, c []float32, ldc int, alpha float32, _ int) {
 	var c00, c01, c02, c03 float32
 	var c10, c11, c12, c13 float32
 	var c20, c21, c22, c23 float32
 	var c30, c31, c32, c33 float32
-	a = a[:kc*4]
 	b = b[:kc*4]
-	for p := 0; p < kc*4; p += 4 {
-		av := a[p : p+4 : p+4]
-		bv := b[p : p+4 : p+4]
-		a0, a1, a2, a3 := av[0], av[1], av[2], av[3]
+	for p := range kc {
+		ap := p * aCol
+		a0, a1, a2, a3 := a[ap], a[ap+aRow], a[ap+2*aRow], a[ap+3*aRow]
+		bv := b[p*4 : p*4+4 : p*4+4]
 		b0, b1, b2, b3 := bv[0], bv[1], bv[2], bv[3]
 		c00 += a0 * b0
 		c01 += a0 * b1
@@ -32,26 +31,27 @@ func microKernel4x4(kc int, a, b []float32, c []float32, ldc int, alpha float32)
 		c32 += a3 * b2
 		c33 += a3 * b3
 	}
-	r := c[0*ldc : 0*ldc+4 : 0*ldc+4]
-	r[0] += alpha * c00
-	r[1] += alpha * c01
-	r[2] += alpha * c02
-	r[3] += alpha * c03
-	r = c[1*ldc : 1*ldc+4 : 1*ldc+4]
-	r[0] += alpha * c10
-	r[1] += alpha * c11
-	r[2] += alpha * c12
-	r[3] += alpha * c13
-	r = c[2*ldc : 2*ldc+4 : 2*ldc+4]
-	r[0] += alpha * c20
-	r[1] += alpha * c21
-	r[2] += alpha * c22
-	r[3] += alpha * c23
-	r = c[3*ldc : 3*ldc+4 : 3*ldc+4]
-	r[0] += alpha * c30
-	r[1] += alpha * c31
-	r[2] += alpha * c32
-	r[3] += alpha * c33
+
+	r0 := c[0*ldc : 0*ldc+4 : 0*ldc+4]
+	r0[0] += alpha * c00
+	r0[1] += alpha * c01
+	r0[2] += alpha * c02
+	r0[3] += alpha * c03
+	r1 := c[1*ldc : 1*ldc+4 : 1*ldc+4]
+	r1[0] += alpha * c10
+	r1[1] += alpha * c11
+	r1[2] += alpha * c12
+	r1[3] += alpha * c13
+	r2 := c[2*ldc : 2*ldc+4 : 2*ldc+4]
+	r2[0] += alpha * c20
+	r2[1] += alpha * c21
+	r2[2] += alpha * c22
+	r2[3] += alpha * c23
+	r3 := c[3*ldc : 3*ldc+4 : 3*ldc+4]
+	r3[0] += alpha * c30
+	r3[1] += alpha * c31
+	r3[2] += alpha * c32
+	r3[3] += alpha * c33
 }
 
 // gemmNaive is the reference triple loop that Gemm is tested against. It

@@ -13,6 +13,10 @@ func depthwiseForwardRowSIMD(out, in []float32, f DepthwiseFilter, b, oy, h, w, 
 	return false
 }
 
-func depthwiseBackwardRowSIMD(dIn, gw, dOut, in []float32, f DepthwiseFilter, b, oy, h, w, c, stride int) bool {
+func depthwiseInputGradRowSIMD(dIn, dOut []float32, f DepthwiseFilter, b, iy, h, w, c, stride int) bool {
+	return false
+}
+
+func depthwiseWeightGradRowSIMD(gw, dOut, in []float32, f DepthwiseFilter, b, oy, h, w, c, stride int) bool {
 	return false
 }

@@ -1,0 +1,80 @@
+package kernels
+
+import (
+	"fmt"
+	"testing"
+)
+
+// The benchmark shapes are those of MobileNet-style children at batch 64 on
+// 28×28 and 14×14 feature maps; scripts/bench_kernels.py times PyTorch on the
+// same shapes.
+
+func BenchmarkDepthwise(b *testing.B) {
+	for _, shape := range []struct{ n, h, w, c int }{{64, 28, 28, 96}, {64, 14, 14, 144}} {
+		for _, k := range []int{3, 5} {
+			for _, stride := range []int{1, 2} {
+				name := fmt.Sprintf("%dx%dx%dx%d/k%d/s%d", shape.n, shape.h, shape.w, shape.c, k, stride)
+				b.Run(name, func(b *testing.B) {
+					benchDepthwise(b, shape.n, shape.h, shape.w, shape.c, k, stride)
+				})
+			}
+		}
+	}
+}
+
+func benchDepthwise(b *testing.B, n, h, w, c, k, stride int) {
+	r := newRand(1)
+	f := DepthwiseFilter{Data: randSlice(r, 7*7*c), KMax: 7, CMax: c, K: k}
+	oh, ow := outSize(h, k, stride), outSize(w, k, stride)
+	in := randSlice(r, n*h*w*c)
+	out := make([]float32, n*oh*ow*c)
+	dOut := randSlice(r, n*oh*ow*c)
+	dIn := make([]float32, len(in))
+	dW := make([]float32, len(f.Data))
+
+	// Forward is 2·N·OH·OW·C·K² flops; backward computes dIn and dW, twice that.
+	flops := 3 * 2 * float64(n*oh*ow*c*k*k)
+	b.ResetTimer()
+	for b.Loop() {
+		DepthwiseForward(out, in, f, n, h, w, c, stride)
+		DepthwiseBackward(dIn, dW, dOut, in, f, n, h, w, c, stride)
+	}
+	b.ReportMetric(flops*float64(b.N)/b.Elapsed().Seconds()/1e9, "GFLOP/s")
+}
+
+// gemmShapes are (K, N) pairs of 1×1 convolutions: expansions, projections
+// and same-width layers.
+var gemmShapes = [][2]int{{16, 96}, {96, 16}, {24, 144}, {144, 24}, {32, 32}, {144, 144}}
+
+func BenchmarkPointwise(b *testing.B) {
+	const m = 64 * 28 * 28
+	for _, shape := range gemmShapes {
+		k, n := shape[0], shape[1]
+		r := newRand(2)
+		in, w := randSlice(r, m*k), randSlice(r, k*n)
+		out, dOut := make([]float32, m*n), randSlice(r, m*n)
+		dIn, dW := make([]float32, m*k), make([]float32, k*n)
+		flops := 2 * float64(m*n*k)
+		report := func(b *testing.B) {
+			b.ReportMetric(flops*float64(b.N)/b.Elapsed().Seconds()/1e9, "GFLOP/s")
+		}
+		b.Run(fmt.Sprintf("fwd/M%d/K%d/N%d", m, k, n), func(b *testing.B) {
+			for b.Loop() {
+				Gemm(false, false, m, n, k, 1, in, k, w, n, 0, out, n)
+			}
+			report(b)
+		})
+		b.Run(fmt.Sprintf("dIn/M%d/K%d/N%d", m, k, n), func(b *testing.B) {
+			for b.Loop() {
+				Gemm(false, true, m, k, n, 1, dOut, n, w, n, 0, dIn, k)
+			}
+			report(b)
+		})
+		b.Run(fmt.Sprintf("dW/M%d/K%d/N%d", m, k, n), func(b *testing.B) {
+			for b.Loop() {
+				Gemm(true, false, k, n, m, 1, in, k, dOut, n, 1, dW, n)
+			}
+			report(b)
+		})
+	}
+}
