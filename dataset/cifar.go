@@ -79,7 +79,7 @@ func readCIFARFiles(paths []string) (images, labels []byte, err error) {
 			return nil, nil, fmt.Errorf("dataset: %w", err)
 		}
 		if isGzip(files[i]) {
-			return nil, nil, formatErrorf(path, 0, ErrRecordSize,
+			return nil, nil, formatErrorf(path, 0, ErrBadMagic,
 				"the file is gzip-compressed; decompress it (gunzip) or extract the CIFAR-10 archive first")
 		}
 		n, err := countCIFAR(path, len(files[i]))

@@ -76,7 +76,7 @@ func TestLoad_CIFARCorrupt(t *testing.T) {
 		{"size not a multiple", "data_batch_3.bin", append(cifarRecord(1), 0, 0), ErrRecordSize, -1},
 		{"empty file", "test_batch.bin", nil, ErrRecordSize, -1},
 		{"label out of range", "data_batch_2.bin", append(cifarRecord(1), cifarRecord(10)...), ErrLabelRange, cifarRecordSize},
-		{"gzip-compressed", "data_batch_1.bin", gzipped(t, cifarRecord(1)), ErrRecordSize, 0},
+		{"gzip-compressed", "data_batch_1.bin", gzipped(t, cifarRecord(1)), ErrBadMagic, 0},
 		{"wrong class names", "batches.meta.txt", []byte("cat\ndog\n"), ErrCountMismatch, -1},
 	}
 	for _, tt := range tests {

@@ -7,9 +7,9 @@ import (
 
 // Sentinel errors carried by FormatError. Match them with errors.Is.
 var (
-	// ErrBadMagic is returned when a file does not start with the magic
-	// number of its format, or an IDX file has an element type other than
-	// unsigned byte.
+	// ErrBadMagic is returned when an IDX file does not start with two
+	// zero bytes or has an element type other than unsigned byte, and when
+	// a CIFAR-10 file starts with the gzip magic number.
 	ErrBadMagic = errors.New("wrong magic number")
 	// ErrDims is returned when an IDX file has the wrong number of
 	// dimensions (3 for images, 1 for labels) or a zero or oversized one.
@@ -21,8 +21,9 @@ var (
 	// its header promises.
 	ErrTrailingData = errors.New("unexpected data after the last record")
 	// ErrCountMismatch is returned when an image file and its label file
-	// hold different numbers of examples, or the train and test files
-	// disagree on the image shape.
+	// contain different numbers of examples, when the train and test files
+	// disagree on the image shape, and when a CIFAR-10 batches.meta.txt
+	// does not list ten class names.
 	ErrCountMismatch = errors.New("image and label files disagree")
 	// ErrLabelRange is returned when a label is not below the number of
 	// classes.
