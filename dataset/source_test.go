@@ -13,7 +13,7 @@ func TestLoad_NotFound(t *testing.T) {
 		name, spec, hint string
 	}{
 		{"empty spec", "", "fashion-mnist"},
-		{"missing folder", t.TempDir() + "/nope", "not found"},
+		{"missing folder", t.TempDir() + "/nope", "does not exist"},
 		{"folder without data", t.TempDir(), "train-images-idx3-ubyte"},
 	}
 	for _, tt := range tests {
