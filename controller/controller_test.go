@@ -4,6 +4,7 @@ import (
 	"math"
 	"math/rand/v2"
 	"slices"
+	"sync"
 	"testing"
 )
 
@@ -288,5 +289,45 @@ func TestUnmarshalRejectsGarbage(t *testing.T) {
 	after, _, _ := c.LogProb([]int{1})
 	if after != before {
 		t.Errorf("failed UnmarshalBinary changed the weights: log-prob %v, was %v", after, before)
+	}
+}
+
+// TestBackwardConcurrentControllers builds and runs graphs of separate
+// controllers from several goroutines; run it with -race to check the
+// build lock.
+func TestBackwardConcurrentControllers(t *testing.T) {
+	choices := []int{3, 4, 3}
+	tokens := []int{1, 2, 0}
+	reference := newTestController(t, choices, Config{Hidden: 8}, 14)
+	if _, _, err := reference.Backward(tokens, 1, 0.1); err != nil {
+		t.Fatal(err)
+	}
+	want := reference.Params()[1].Grad
+
+	const workers = 4
+	grads := make([][]float64, workers)
+	errs := make([]error, workers)
+	var wg sync.WaitGroup
+	for w := 0; w < workers; w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			c, err := New(choices, Config{Hidden: 8}, 14)
+			if err != nil {
+				errs[w] = err
+				return
+			}
+			_, _, errs[w] = c.Backward(tokens, 1, 0.1)
+			grads[w] = c.Params()[1].Grad
+		}()
+	}
+	wg.Wait()
+	for w := 0; w < workers; w++ {
+		if errs[w] != nil {
+			t.Fatalf("worker %d: %v", w, errs[w])
+		}
+		if !slices.Equal(grads[w], want) {
+			t.Errorf("worker %d: gradient differs from the serial run", w)
+		}
 	}
 }

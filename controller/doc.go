@@ -42,10 +42,10 @@
 //
 // # Caveats
 //
-// A Controller is not safe for concurrent use. Graph construction holds a
-// package-level lock because gorgonia v0.9.18 numbers nodes from a global
-// counter. Backward adds into Param.Grad; call ZeroGrad after each
-// optimizer step. MarshalBinary saves configuration and weights but not
+// A Controller is not safe for concurrent use, but separate controllers
+// may run in separate goroutines: graph construction holds a package-level
+// lock, and a -race test runs four at once. Backward adds into Param.Grad,
+// so call ZeroGrad after each optimizer step. MarshalBinary saves configuration and weights but not
 // gradients or any random source: Sample takes its *rand.Rand from the
 // caller, which owns and saves that state.
 package controller

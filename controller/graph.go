@@ -8,9 +8,11 @@ import (
 	"gorgonia.org/tensor"
 )
 
-// graphBuildMu serialises graph construction, because gorgonia v0.9.18
-// numbers nodes from a package-level counter that is not safe for
-// concurrent use.
+// graphBuildMu serialises graph construction as a precaution: building
+// reads package-level constant nodes of gorgonia v0.9.18, such as the 1.0
+// that seeds Grad. NOTE: v0.9.18 numbers nodes per graph, and
+// TestBackwardConcurrentControllers found no race under -race without
+// this lock.
 var graphBuildMu sync.Mutex
 
 // graph is the teacher-forced computation of one sequence's objective
