@@ -253,24 +253,34 @@ func (l *Local) Score(ctx context.Context, worker int, arch searchspace.Arch) (S
 	return Score{Accuracy: res.Accuracy, Loss: res.Loss, Params: cost.Params, MACs: cost.MACs}, nil
 }
 
-// Latency implements Backend: the median of LatencyRuns forward passes of
-// one image with the kernels limited to one thread, after two warm-ups.
+// Latency implements Backend with MeasureLatency on one validation image.
 func (l *Local) Latency(ctx context.Context, arch searchspace.Arch) (float64, error) {
 	child, err := l.net.Bind(arch)
 	if err != nil {
 		return 0, err
 	}
+	return MeasureLatency(ctx, l.latencyWorker, child, l.latencyInput, l.cfg.LatencyRuns)
+}
+
+// MeasureLatency returns the inference latency of child in milliseconds:
+// the median of runs forward passes of the one image x, after two untimed
+// warm-up passes, with the kernels limited to one thread. It changes the
+// kernels' thread cap while it runs, so nothing else may run kernels then.
+func MeasureLatency(ctx context.Context, w *childnet.Worker, child *childnet.Child, x []float32, runs int) (float64, error) {
+	if runs < 1 {
+		return 0, fmt.Errorf("runs: invalid number of latency runs %d: use 1 or more", runs)
+	}
 	threads := kernels.Threads()
 	kernels.SetThreads(1)
 	defer kernels.SetThreads(threads)
 
-	times := make([]float64, 0, l.cfg.LatencyRuns)
-	for i := range 2 + l.cfg.LatencyRuns {
+	times := make([]float64, 0, runs)
+	for i := range 2 + runs {
 		if err := ctx.Err(); err != nil {
 			return 0, err
 		}
 		start := time.Now()
-		if _, err := l.latencyWorker.Logits(child, l.latencyInput, 1); err != nil {
+		if _, err := w.Logits(child, x, 1); err != nil {
 			return 0, err
 		}
 		if i >= 2 {

@@ -192,8 +192,18 @@ func (s *Store) checkLayout() error {
 		}
 		return nil
 	}
-	if s.readOnly {
-		return s.db.View(check)
+	// Check in a read transaction first, so that opening an existing store
+	// writes nothing to it.
+	fresh := false
+	err := s.db.View(func(tx *bolt.Tx) error {
+		fresh = tx.Bucket(bucketMeta) == nil && len(bucketNames(tx)) == 0
+		if fresh && !s.readOnly {
+			return nil
+		}
+		return check(tx)
+	})
+	if err != nil || !fresh {
+		return err
 	}
 	return s.db.Update(func(tx *bolt.Tx) error {
 		if tx.Bucket(bucketMeta) == nil {

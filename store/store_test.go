@@ -356,3 +356,23 @@ func TestLatencyBucket(t *testing.T) {
 		t.Errorf("Latency(k) = %q", v)
 	}
 }
+
+func TestOpen_WritableReopenWritesNothing(t *testing.T) {
+	s, path := openTemp(t)
+	newRun(t, s)
+	s.Close()
+	before, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	s, err = Open(path, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.Close()
+	after, _ := os.ReadFile(path)
+	if string(after) != string(before) {
+		t.Errorf("opening and closing a store for writing changed the file")
+	}
+}

@@ -1,0 +1,222 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"nas/childnet"
+	"nas/dataset"
+	"nas/runs"
+	"nas/searchspace"
+	"nas/store"
+)
+
+func init() { registerCommand(newReplayCmd) }
+
+type replayOptions struct {
+	store       string
+	epochs      int
+	out         string
+	batchSize   int
+	lr          float64
+	seed        uint64
+	trainImages int
+	testImages  int
+	asJSON      bool
+}
+
+func newReplayCmd(a *app) *cobra.Command {
+	defaults := childnet.DefaultTrainConfig()
+	opts := replayOptions{epochs: defaults.Epochs, batchSize: defaults.BatchSize, lr: defaults.LR}
+	cmd := &cobra.Command{
+		Use:   "replay TRIAL",
+		Short: "Retrain one child from scratch and evaluate it on the test split",
+		Long: `replay retrains the child of TRIAL from freshly initialised weights (not the
+supernet's) on the full training split of the run's data, with a cosine
+learning-rate schedule and light augmentation, and evaluates it on the test
+split. It seeds the weights and the data order with the run's seed unless
+--seed is given. The result is stored with the trial; the weights are
+written as safetensors to --out and the architecture as JSON beside them
+(FILE with .arch.json in place of .safetensors).
+
+TRIAL is RUN/SEQ, such as r3/17 or 3/17, or SEQ alone for the newest run.`,
+		Args: cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if err := opts.check(); err != nil {
+				return err
+			}
+			return replayTrial(cmd.Context(), a, opts, args[0], cmd.Flags().Changed("seed"))
+		},
+	}
+	f := cmd.Flags()
+	f.IntVar(&opts.epochs, "epochs", opts.epochs, "training epochs")
+	f.StringVar(&opts.out, "out", "", "weights file (default RUN-SEQ.safetensors in the current directory)")
+	f.IntVar(&opts.batchSize, "batch-size", opts.batchSize, "training batch size")
+	f.Float64Var(&opts.lr, "lr", opts.lr, "peak learning rate of the cosine schedule")
+	f.Uint64Var(&opts.seed, "seed", 0, "seed of the weights, data order and augmentation (default the run's seed)")
+	f.IntVar(&opts.trainImages, "train-images", 0, "train on the first N training images only, for a quick check (0: all)")
+	f.IntVar(&opts.testImages, "test-images", 0, "evaluate on the first N test images only, for a quick check (0: all)")
+	f.BoolVar(&opts.asJSON, "json", false, "print the result as JSON")
+	addStoreFlag(cmd, &opts.store)
+	return cmd
+}
+
+func (o replayOptions) check() error {
+	switch {
+	case o.epochs < 1:
+		return usageErrorf("invalid --epochs %d: use 1 or more", o.epochs)
+	case o.batchSize < 1:
+		return usageErrorf("invalid --batch-size %d: use 1 or more", o.batchSize)
+	case !(o.lr > 0):
+		return usageErrorf("invalid --lr %v: use a positive learning rate such as 0.1", o.lr)
+	case o.trainImages < 0 || o.testImages < 0:
+		return usageErrorf("invalid --train-images %d or --test-images %d: use a positive number, or 0 for all", o.trainImages, o.testImages)
+	case o.out != "" && !strings.HasSuffix(o.out, ".safetensors"):
+		return usageErrorf("invalid --out %q: name the weights file FILE.safetensors", o.out)
+	}
+	return nil
+}
+
+// replayReport is what `nas replay --json` prints: the stored replay.
+type replayReport = store.Replay
+
+func replayTrial(ctx context.Context, a *app, opts replayOptions, id string, seedSet bool) error {
+	// Read the trial and its run, then release the store while training.
+	s, err := openStoreForRead(storePath(opts.store))
+	if err != nil {
+		return err
+	}
+	t, arch, err := loadTrial(s, id)
+	if err != nil {
+		s.Close()
+		return err
+	}
+	run, err := s.Run(t.Run)
+	s.Close()
+	if err != nil {
+		return lookupError(err)
+	}
+	if arch == nil {
+		return inputErrorf("trial %s has no architecture (its tokens did not decode: %s); pick another with `nas best`", t.ID(), t.Error)
+	}
+	seed := run.Seed
+	if seedSet {
+		seed = opts.seed
+	}
+
+	// Load the run's data.
+	ds, err := dataset.Load(run.Dataset)
+	if err != nil {
+		return inputErrorf("data %s of run %s: %w", run.Dataset, run.ID, err)
+	}
+	train, test := ds.Train, ds.Test
+	if opts.trainImages > 0 && opts.trainImages < train.Len() {
+		train = train.Subset(opts.trainImages)
+	}
+	if opts.testImages > 0 && opts.testImages < test.Len() {
+		test = test.Subset(opts.testImages)
+	}
+
+	// Train and evaluate.
+	cfg := childnet.TrainConfig{Epochs: opts.epochs, BatchSize: opts.batchSize, LR: opts.lr, Seed: seed}
+	a.logger.Info("replay", "trial", t.ID(), "arch", t.ArchID, "epochs", opts.epochs, "train_images", train.Len(), "test_images", test.Len(), "seed", seed)
+	res, err := childnet.Train(ctx, *arch, train, test, cfg, a.logger, nil)
+	if err != nil {
+		return err
+	}
+	latency, err := replayLatency(ctx, res, train, test)
+	if err != nil {
+		return err
+	}
+	cost, err := searchspace.Cost(*arch)
+	if err != nil {
+		return err
+	}
+
+	// Write the weights and the architecture.
+	weights := opts.out
+	if weights == "" {
+		weights = strings.ReplaceAll(t.ID(), "/", "-") + ".safetensors"
+	}
+	archFile := strings.TrimSuffix(weights, ".safetensors") + ".arch.json"
+	cfgJSON, _ := json.Marshal(cfg)
+	meta := map[string]string{"trial": t.ID(), "train_config": string(cfgJSON), "dataset": run.Dataset}
+	if err := writeFileWith(weights, func(f *os.File) error { return res.Child.SaveWeights(f, meta) }); err != nil {
+		return err
+	}
+	archJSON, _ := json.MarshalIndent(arch, "", "  ")
+	if err := writeFileWith(archFile, func(f *os.File) error {
+		_, err := f.Write(append(archJSON, '\n'))
+		return err
+	}); err != nil {
+		return err
+	}
+
+	// Store the result with the trial.
+	r := store.Replay{
+		Trial: t.ID(), Epochs: opts.epochs, Seed: seed, TestAccuracy: res.TestAccuracy, TestLoss: res.TestLoss,
+		Params: cost.Params, MACs: cost.MACs, LatencyMS: latency, WallSeconds: res.Wall.Seconds(),
+		Weights: weights, ArchFile: archFile, CodeVersion: codeVersion(), Time: time.Now().UTC(),
+	}
+	s, err = openStoreForWrite(storePath(opts.store))
+	if err != nil {
+		return fmt.Errorf("store the replay of %s: %w (the weights are in %s)", t.ID(), err, weights)
+	}
+	defer s.Close()
+	if err := s.AddReplay(r); err != nil {
+		return err
+	}
+
+	if opts.asJSON {
+		return writeJSON(a.stdout, replayReport(r))
+	}
+	fmt.Fprintf(a.stdout, "trial %s (arch %s) retrained for %d epochs on %d images in %s\n",
+		t.ID(), t.ArchID, opts.epochs, train.Len(), res.Wall.Round(time.Second))
+	fmt.Fprintf(a.stdout, "test accuracy  %.4f on %d images (loss %.4f)\n", res.TestAccuracy, test.Len(), res.TestLoss)
+	fmt.Fprintf(a.stdout, "params         %d\n", cost.Params)
+	fmt.Fprintf(a.stdout, "MACs           %d\n", cost.MACs)
+	fmt.Fprintf(a.stdout, "latency        %.3f ms (batch 1, one thread)\n", latency)
+	fmt.Fprintf(a.stdout, "weights        %s\narchitecture   %s\n", weights, archFile)
+	return nil
+}
+
+// replayLatency times the trained model on the first test image, normalised
+// with the training statistics as in training.
+func replayLatency(ctx context.Context, res childnet.TrainResult, train, test *dataset.Set) (float64, error) {
+	loader, err := dataset.NewLoader(test.Subset(1), dataset.ComputeStats(train), dataset.LoaderConfig{BatchSize: 1}, nil)
+	if err != nil {
+		return 0, err
+	}
+	x := make([]float32, loader.BatchLen())
+	y := make([]int32, 1)
+	loader.Next(x, y)
+	return runs.MeasureLatency(ctx, res.Model.NewWorker(1), res.Child, x, runs.DefaultLatencyRuns)
+}
+
+// writeFileWith writes a file through write: to a temporary file in the same
+// folder, then renamed, so that a failure leaves no partial file at path.
+func writeFileWith(path string, write func(*os.File) error) error {
+	f, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".tmp-*")
+	if err != nil {
+		return fmt.Errorf("write %s: %w", path, err)
+	}
+	defer os.Remove(f.Name())
+	if err := write(f); err != nil {
+		f.Close()
+		return fmt.Errorf("write %s: %w", path, err)
+	}
+	if err := f.Close(); err != nil {
+		return fmt.Errorf("write %s: %w", path, err)
+	}
+	if err := os.Rename(f.Name(), path); err != nil {
+		return fmt.Errorf("write %s: %w", path, err)
+	}
+	return nil
+}

@@ -1,0 +1,125 @@
+package main
+
+import (
+	"fmt"
+	"text/tabwriter"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"nas/store"
+)
+
+func init() { registerCommand(newRunsCmd) }
+
+type runsOptions struct {
+	store  string
+	asJSON bool
+}
+
+// runSummary is one row of `nas runs`.
+type runSummary struct {
+	ID          string    `json:"id"`
+	Status      string    `json:"status"`
+	Trials      int       `json:"trials"`
+	Failed      int       `json:"failed"`
+	BestTrial   string    `json:"best_trial,omitempty"`
+	BestReward  *float64  `json:"best_reward,omitempty"`
+	Space       string    `json:"space"`
+	Dataset     string    `json:"dataset"`
+	Seed        uint64    `json:"seed"`
+	Started     time.Time `json:"started"`
+	Ended       time.Time `json:"ended,omitzero"`
+	CodeVersion string    `json:"code_version"`
+	Error       string    `json:"error,omitempty"`
+}
+
+func newRunsCmd(a *app) *cobra.Command {
+	var opts runsOptions
+	cmd := &cobra.Command{
+		Use:   "runs",
+		Short: "List the search runs in a store",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return listRuns(a, opts)
+		},
+	}
+	addStoreFlag(cmd, &opts.store)
+	cmd.Flags().BoolVar(&opts.asJSON, "json", false, "print a JSON list")
+	return cmd
+}
+
+func listRuns(a *app, opts runsOptions) error {
+	s, err := openStoreForRead(storePath(opts.store))
+	if err != nil {
+		return err
+	}
+	defer s.Close()
+
+	runs, err := s.Runs()
+	if err != nil {
+		return err
+	}
+	rows := make([]runSummary, 0, len(runs))
+	for _, r := range runs {
+		row, err := summarizeRun(s, r)
+		if err != nil {
+			return err
+		}
+		rows = append(rows, row)
+	}
+
+	if opts.asJSON {
+		return writeJSON(a.stdout, rows)
+	}
+	if len(rows) == 0 {
+		fmt.Fprintf(a.stdout, "no runs in %s: start one with `nas search`\n", s.Path())
+		return nil
+	}
+	tw := tabwriter.NewWriter(a.stdout, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "RUN\tSTATUS\tTRIALS\tFAILED\tBEST\tREWARD\tSPACE\tDATA\tSEED\tSTARTED\tTOOK")
+	for _, r := range rows {
+		reward := "-"
+		if r.BestReward != nil {
+			reward = fmt.Sprintf("%.4f", *r.BestReward)
+		}
+		took := "-"
+		if !r.Ended.IsZero() {
+			took = r.Ended.Sub(r.Started).Round(time.Second).String()
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%d\t%d\t%s\t%s\t%s\t%s\t%d\t%s\t%s\n",
+			r.ID, r.Status, r.Trials, r.Failed, orDash(r.BestTrial), reward, r.Space, r.Dataset, r.Seed,
+			r.Started.Local().Format("2006-01-02 15:04"), took)
+	}
+	return tw.Flush()
+}
+
+func summarizeRun(s *store.Store, r store.Run) (runSummary, error) {
+	row := runSummary{
+		ID: r.ID, Status: r.Status, Trials: r.Trials, Space: r.SpaceName, Dataset: r.Dataset,
+		Seed: r.Seed, Started: r.Started, Ended: r.Ended, CodeVersion: r.CodeVersion, Error: r.Error,
+	}
+	trials, err := s.Trials(r.ID)
+	if err != nil {
+		return row, err
+	}
+	for _, t := range trials {
+		if t.Status != store.TrialOK {
+			row.Failed++
+			continue
+		}
+		if row.BestReward == nil || t.Reward > *row.BestReward {
+			reward := t.Reward
+			row.BestReward = &reward
+			row.BestTrial = t.ID()
+		}
+	}
+	return row, nil
+}
+
+func orDash(s string) string {
+	if s == "" {
+		return "-"
+	}
+	return s
+}

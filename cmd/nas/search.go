@@ -1,0 +1,397 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"math"
+	"os"
+	"runtime"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/schollz/progressbar/v3"
+	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
+	"golang.org/x/term"
+
+	"nas/dataset"
+	"nas/kernels"
+	"nas/rl"
+	"nas/runs"
+	"nas/searchspace"
+	"nas/store"
+)
+
+func init() { registerCommand(newSearchCmd) }
+
+// searchOptions are the flags of `nas search`. The fields with JSON names
+// are stored with the run, so that --resume rebuilds the same search.
+type searchOptions struct {
+	Data     string `json:"data"`
+	Space    string `json:"space"`
+	Budget   string `json:"budget"`
+	Workers  int    `json:"workers"`
+	Reward   string `json:"reward"`
+	Strategy string `json:"strategy"`
+	Seed     uint64 `json:"seed"`
+	// LatencyTarget is the target latency T of the mnas rewards, in ms.
+	LatencyTarget    float64 `json:"latency_target_ms"`
+	ValSize          int     `json:"val_size"`
+	TrainImages      int     `json:"train_images"`
+	SupernetSteps    int     `json:"supernet_steps"`
+	ChildrenPerBatch int     `json:"children_per_batch"`
+	BatchSize        int     `json:"batch_size"`
+	LearningRate     float64 `json:"learning_rate"`
+	RecalImages      int     `json:"recalibration_images"`
+
+	store  string
+	resume string
+}
+
+// Reward and strategy names accepted by `nas search`.
+const (
+	rewardAccuracy = "accuracy"
+	rewardMnasSoft = "mnas-soft"
+	rewardMnasHard = "mnas-hard"
+)
+
+// resumeFlags are the flags --resume allows; every other search flag comes
+// from the stored run.
+var resumeFlags = map[string]bool{"resume": true, "store": true, "workers": true, "log-level": true}
+
+func newSearchCmd(a *app) *cobra.Command {
+	opts := searchOptions{
+		Data: dataset.SourceFashionMNIST, Space: searchspace.SpaceDefault, Budget: "100", Workers: 1,
+		Reward: rewardAccuracy, Strategy: rl.NameReinforce, Seed: 1, ValSize: 5000,
+		SupernetSteps: runs.DefaultSupernetSteps, ChildrenPerBatch: runs.DefaultChildrenPerBatch,
+		BatchSize: runs.DefaultBatchSize, LearningRate: runs.DefaultLearningRate, RecalImages: runs.DefaultRecalibrationImages,
+	}
+	cmd := &cobra.Command{
+		Use:   "search",
+		Short: "Search architectures on shared supernet weights",
+		Long: `search alternates supernet training and scoring: it trains the supernet for
+--supernet-steps steps, each through a child the strategy proposes, then
+scores --children-per-batch children on a validation split held out from the
+training data, turns accuracy and latency into rewards, and updates the
+strategy. Every scored child is a trial in the store.
+
+The budget is a number of children (--budget 100) or a wall time
+(--budget 30m). Ctrl-C stops at once and keeps every completed batch;
+--resume RUN continues a stopped run from its last batch.
+
+Rewards: accuracy; mnas-soft, ACC·(LAT/T)^-0.07; mnas-hard, ACC when
+LAT ≤ T and ACC·(LAT/T)^-1 above it, with T = --latency-target in ms.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if opts.resume != "" {
+				var fixed []string
+				cmd.Flags().Visit(func(f *pflag.Flag) {
+					if !resumeFlags[f.Name] {
+						fixed = append(fixed, "--"+f.Name)
+					}
+				})
+				if len(fixed) > 0 {
+					return usageErrorf("%s cannot change a resumed run: --resume takes the run's stored settings, and only --workers and --store", strings.Join(fixed, ", "))
+				}
+				workers := 0
+				if cmd.Flags().Changed("workers") {
+					workers = opts.Workers
+				}
+				return resumeSearch(cmd.Context(), a, storePath(opts.store), store.NormalizeRunID(opts.resume), workers)
+			}
+			return startSearch(cmd.Context(), a, opts)
+		},
+	}
+	f := cmd.Flags()
+	f.StringVar(&opts.Data, "data", opts.Data, "training data: fashion-mnist, mnist, or a folder of IDX or CIFAR-10 files")
+	f.StringVar(&opts.Space, "space", opts.Space, "search space: a built-in name ("+strings.Join(searchspace.BuiltinNames(), ", ")+") or a .json/.yaml file")
+	f.StringVar(&opts.Budget, "budget", opts.Budget, "stop after N scored children, or after a wall time such as 30m")
+	f.IntVar(&opts.Workers, "workers", opts.Workers, "children trained or scored at once; only 1 gives a reproducible trial sequence")
+	f.StringVar(&opts.Reward, "reward", opts.Reward, "reward: accuracy, mnas-soft or mnas-hard")
+	f.Float64Var(&opts.LatencyTarget, "latency-target", 0, "target latency T in ms at batch 1 on one thread (required by the mnas rewards)")
+	f.StringVar(&opts.Strategy, "strategy", opts.Strategy, "strategy: reinforce (LSTM controller), random or evolution")
+	f.Uint64Var(&opts.Seed, "seed", opts.Seed, "seed of the controller, supernet weights, data split and batch order")
+	f.IntVar(&opts.ValSize, "val-size", opts.ValSize, "validation images held out from the training split")
+	f.IntVar(&opts.TrainImages, "train-images", 0, "training images to use after the validation split is held out (0: all)")
+	f.IntVar(&opts.SupernetSteps, "supernet-steps", opts.SupernetSteps, "supernet training steps before each batch of children is scored")
+	f.IntVar(&opts.ChildrenPerBatch, "children-per-batch", opts.ChildrenPerBatch, "children scored between two strategy updates")
+	f.IntVar(&opts.BatchSize, "batch-size", opts.BatchSize, "mini-batch size of supernet training and evaluation")
+	f.Float64Var(&opts.LearningRate, "lr", opts.LearningRate, "supernet learning rate (SGD, Nesterov momentum 0.9)")
+	f.IntVar(&opts.RecalImages, "recal-images", opts.RecalImages, "training images over which BN statistics are recomputed before a child is scored")
+	f.StringVar(&opts.resume, "resume", "", "continue the stopped run RUN (such as r3) from its last completed batch")
+	addStoreFlag(cmd, &opts.store)
+	return cmd
+}
+
+// check validates the options that need no data, and returns the budget.
+func (o searchOptions) check() (runs.Config, error) {
+	cfg := runs.Config{
+		Workers: o.Workers, ChildrenPerBatch: o.ChildrenPerBatch, SupernetSteps: o.SupernetSteps, Seed: o.Seed,
+	}
+	if n, err := strconv.Atoi(o.Budget); err == nil {
+		if n < 1 {
+			return cfg, usageErrorf("invalid --budget %d: use a positive number of children, or a duration such as 30m", n)
+		}
+		cfg.Children = n
+	} else if d, err := time.ParseDuration(o.Budget); err == nil {
+		if d <= 0 {
+			return cfg, usageErrorf("invalid --budget %s: use a positive duration, or a number of children", o.Budget)
+		}
+		cfg.Duration = d
+	} else {
+		return cfg, usageErrorf("invalid --budget %q: use a number of children such as 100, or a duration such as 30m", o.Budget)
+	}
+
+	positive := []struct {
+		name  string
+		value int
+	}{
+		{"--workers", o.Workers}, {"--val-size", o.ValSize}, {"--supernet-steps", o.SupernetSteps},
+		{"--children-per-batch", o.ChildrenPerBatch}, {"--batch-size", o.BatchSize}, {"--recal-images", o.RecalImages},
+	}
+	for _, p := range positive {
+		if p.value < 1 {
+			return cfg, usageErrorf("invalid %s %d: use a positive number", p.name, p.value)
+		}
+	}
+	switch {
+	case o.TrainImages < 0:
+		return cfg, usageErrorf("invalid --train-images %d: use a positive number, or 0 for all", o.TrainImages)
+	case !(o.LearningRate > 0) || math.IsInf(o.LearningRate, 0):
+		return cfg, usageErrorf("invalid --lr %v: use a positive learning rate such as 0.05", o.LearningRate)
+	}
+	if _, err := o.rewardFunc(); err != nil {
+		return cfg, err
+	}
+	if !slices.Contains(rl.StrategyNames, o.Strategy) {
+		return cfg, usageErrorf("unknown --strategy %q: use %s", o.Strategy, strings.Join(rl.StrategyNames, ", "))
+	}
+	return cfg, nil
+}
+
+// rewardFunc returns the reward selected by --reward and --latency-target.
+func (o searchOptions) rewardFunc() (runs.RewardFunc, error) {
+	target := o.LatencyTarget
+	switch o.Reward {
+	case rewardAccuracy:
+		return func(acc, _ float64) (float64, error) { return rl.AccuracyReward(acc) }, nil
+	case rewardMnasSoft, rewardMnasHard:
+		if !(target > 0) || math.IsInf(target, 0) {
+			return nil, usageErrorf("--reward %s needs --latency-target MS, a positive latency in milliseconds", o.Reward)
+		}
+		r := rl.SoftTarget(target)
+		if o.Reward == rewardMnasHard {
+			r = rl.HardTarget(target)
+		}
+		return r.Reward, nil
+	default:
+		return nil, usageErrorf("unknown --reward %q: use accuracy, mnas-soft or mnas-hard", o.Reward)
+	}
+}
+
+// searchSetup is what a search needs besides the store: data, space,
+// strategy and backend.
+type searchSetup struct {
+	space    searchspace.Space
+	dataName string
+	train    *dataset.Set
+	val      *dataset.Set
+}
+
+// loadSearchData loads the data and splits off the validation images, and
+// resolves the space for the data's image shape and classes. space, when
+// not nil, is a stored space used instead of --space.
+func loadSearchData(o searchOptions, space *searchspace.Space) (searchSetup, error) {
+	ds, err := dataset.Load(o.Data)
+	if err != nil {
+		return searchSetup{}, inputErrorf("--data %s: %w", o.Data, err)
+	}
+	if o.ValSize >= ds.Train.Len() {
+		return searchSetup{}, inputErrorf("invalid --val-size %d: the %s training split has only %d images", o.ValSize, ds.Name, ds.Train.Len())
+	}
+	train, val, err := dataset.Split(ds.Train, o.ValSize, o.Seed)
+	if err != nil {
+		return searchSetup{}, badInput(err)
+	}
+	if o.TrainImages > 0 && o.TrainImages < train.Len() {
+		train = train.Subset(o.TrainImages)
+	}
+	if train.Len() < o.BatchSize {
+		return searchSetup{}, inputErrorf("--train-images %d is smaller than --batch-size %d: use more images or a smaller batch", train.Len(), o.BatchSize)
+	}
+
+	setup := searchSetup{dataName: o.Data, train: train, val: val}
+	shape := searchspace.Shape{Height: train.Height, Width: train.Width, Channels: train.Channels}
+	if space != nil {
+		setup.space = *space
+	} else if setup.space, err = resolveSpace(spaceOptions{space: o.Space, input: formatShape(shape), classes: train.Classes}); err != nil {
+		return searchSetup{}, err
+	}
+	if setup.space.Input != shape || setup.space.Classes != train.Classes {
+		return searchSetup{}, inputErrorf("space %s is for %s images with %d classes, but --data %s has %s images with %d classes",
+			setup.space.Name, formatShape(setup.space.Input), setup.space.Classes, o.Data, formatShape(shape), train.Classes)
+	}
+	return setup, nil
+}
+
+// newStrategy builds the strategy selected by --strategy.
+func newStrategy(name string, space searchspace.Space, seed uint64) (rl.Strategy, error) {
+	var choices []int
+	for _, d := range space.Decisions() {
+		choices = append(choices, len(d.Choices))
+	}
+	if len(choices) == 0 {
+		return nil, inputErrorf("space %s has no decisions: every choice list has one entry, so there is nothing to search", space.Name)
+	}
+	return rl.NewStrategy(name, choices, rl.Config{}, seed)
+}
+
+func startSearch(ctx context.Context, a *app, o searchOptions) error {
+	if _, err := o.check(); err != nil {
+		return err
+	}
+	setup, err := loadSearchData(o, nil)
+	if err != nil {
+		return err
+	}
+
+	// Open the store only once every flag and the data are known good.
+	s, err := openStoreForWrite(storePath(o.store))
+	if err != nil {
+		return err
+	}
+	defer s.Close()
+	config, _ := json.Marshal(o)
+	spaceJSON, _ := json.Marshal(setup.space)
+	run, err := s.CreateRun(store.Run{
+		Config: config, SpaceName: setup.space.Name, Space: spaceJSON, Seed: o.Seed,
+		Dataset: setup.dataName, CodeVersion: codeVersion(),
+	})
+	if err != nil {
+		return err
+	}
+	a.logger.Info("search", "run", run.ID, "store", s.Path(), "space", setup.space.Name, "data", setup.dataName,
+		"train_images", setup.train.Len(), "val_images", setup.val.Len(), "strategy", o.Strategy, "reward", o.Reward,
+		"budget", o.Budget, "seed", o.Seed)
+	return runSearch(ctx, a, s, run.ID, o, setup)
+}
+
+func resumeSearch(ctx context.Context, a *app, path, runID string, workers int) error {
+	s, err := openStoreForWrite(path)
+	if err != nil {
+		return err
+	}
+	defer s.Close()
+	run, err := s.Run(runID)
+	if err != nil {
+		return lookupError(err)
+	}
+	if run.Status == store.RunDone {
+		return inputErrorf("run %s is already complete with %d trials: see `nas best --run %s`", runID, run.Trials, runID)
+	}
+
+	var o searchOptions
+	if err := json.Unmarshal(run.Config, &o); err != nil {
+		return fmt.Errorf("run %s: decode stored settings: %w", runID, err)
+	}
+	var space searchspace.Space
+	if err := json.Unmarshal(run.Space, &space); err != nil {
+		return fmt.Errorf("run %s: decode stored space: %w", runID, err)
+	}
+	if workers > 0 {
+		o.Workers = workers
+	}
+	if _, err := o.check(); err != nil {
+		return err
+	}
+	setup, err := loadSearchData(o, &space)
+	if err != nil {
+		return err
+	}
+	a.logger.Info("resume search", "run", runID, "store", s.Path(), "trials", run.Trials, "status", run.Status)
+	return runSearch(ctx, a, s, runID, o, setup)
+}
+
+func runSearch(ctx context.Context, a *app, s *store.Store, runID string, o searchOptions, setup searchSetup) error {
+	cfg, err := o.check()
+	if err != nil {
+		return err
+	}
+	reward, _ := o.rewardFunc()
+	strategy, err := newStrategy(o.Strategy, setup.space, o.Seed)
+	if err != nil {
+		return err
+	}
+
+	// Split the cores between the workers, so that W workers do not run
+	// W·GOMAXPROCS kernel goroutines.
+	kernels.SetThreads(max(1, runtime.GOMAXPROCS(0)/o.Workers))
+	backend, err := runs.NewLocal(setup.space, setup.train, setup.val, o.Workers, runs.LocalConfig{
+		BatchSize: o.BatchSize, LearningRate: o.LearningRate, RecalibrationImages: o.RecalImages, Seed: o.Seed,
+	})
+	if err != nil {
+		return err
+	}
+
+	search := &runs.Search{
+		Store: s, Strategy: strategy, Backend: backend, Decoder: setup.space, Reward: reward,
+		Config: cfg, Logger: a.logger,
+	}
+	if bar := newSearchBar(a, cfg); bar != nil {
+		search.OnBatch = func(b runs.BatchStats) {
+			if cfg.Children > 0 {
+				bar.Set(b.Trials)
+			} else {
+				bar.Set(int(min(b.Elapsed, cfg.Duration).Seconds()))
+			}
+		}
+		defer bar.Finish()
+	}
+
+	res, err := search.Run(ctx, runID)
+	if err != nil {
+		if errors.Is(err, context.Canceled) {
+			fmt.Fprintf(a.stderr, "search interrupted: %d trials of run %s are stored; continue with `nas search --resume %s`\n", res.Trials, runID, runID)
+		}
+		return err
+	}
+	printSearchResult(a, s.Path(), res)
+	return nil
+}
+
+// newSearchBar returns a progress bar on stderr, or nil when stderr is not
+// a terminal.
+func newSearchBar(a *app, cfg runs.Config) *progressbar.ProgressBar {
+	f, ok := a.stderr.(*os.File)
+	if !ok || !term.IsTerminal(int(f.Fd())) {
+		return nil
+	}
+	if cfg.Children > 0 {
+		return progressbar.NewOptions(cfg.Children, progressbar.OptionSetWriter(a.stderr),
+			progressbar.OptionSetDescription("children"), progressbar.OptionShowCount(), progressbar.OptionClearOnFinish())
+	}
+	return progressbar.NewOptions(int(cfg.Duration.Seconds()), progressbar.OptionSetWriter(a.stderr),
+		progressbar.OptionSetDescription("seconds"), progressbar.OptionClearOnFinish())
+}
+
+func printSearchResult(a *app, path string, res runs.Result) {
+	w := a.stdout
+	fmt.Fprintf(w, "run %s: %d trials in %d batches, stored in %s\n", res.Run, res.Trials, res.Batches, path)
+	if res.Best != nil {
+		b := res.Best
+		fmt.Fprintf(w, "best: trial %s, arch %s, reward %.4f, validation accuracy %.4f, latency %.3f ms, %d params, %.2fM MACs\n",
+			b.ID(), b.ArchID, b.Reward, b.Accuracy, b.LatencyMS, b.Params, float64(b.MACs)/1e6)
+	}
+	storeArg := ""
+	if path != defaultStorePath && path != os.Getenv("NAS_STORE") {
+		storeArg = " --store " + path
+	}
+	fmt.Fprintf(w, "\nnext:\n  nas best --run %s%s\n", res.Run, storeArg)
+	if res.Best != nil {
+		fmt.Fprintf(w, "  nas show %s%s\n  nas replay %s%s\n", res.Best.ID(), storeArg, res.Best.ID(), storeArg)
+	}
+}
