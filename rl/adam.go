@@ -7,7 +7,9 @@ import (
 )
 
 // adam is the Adam optimizer (Kingma & Ba) over a controller's parameters.
-// Its moment estimates are kept in the controller's Params order, and its
+// It is written here because gorgonia v0.9.18's AdamSolver keeps its step
+// count and moments in unexported fields, so a checkpoint could not save
+// them. The moments are kept in the controller's Params order, and the
 // fields are exported only so that gob can encode them.
 type adam struct {
 	LearningRate, Beta1, Beta2, Epsilon float64
