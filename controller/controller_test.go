@@ -132,44 +132,61 @@ func TestBackwardMatchesLogProb(t *testing.T) {
 
 // TestBackwardFiniteDifference checks the graph's gradient of
 // a·log π + b·H against central differences of the hand-written forward
-// pass, for every parameter entry of a small controller.
+// pass, for every parameter entry of small controllers. The cases include
+// a single decision, whose recurrent weights are unused, and decisions
+// with a single choice.
 func TestBackwardFiniteDifference(t *testing.T) {
-	for _, clip := range []float64{-1, 2.5} {
-		c := newTestController(t, []int{3, 2, 4}, Config{Hidden: 4, InitScale: 0.8, TanhClip: clip, Temperature: 1.5}, 6)
-		tokens := []int{2, 0, 3}
-		const wLogProb, wEntropy = 0.7, -0.3
-		if _, _, err := c.Backward(tokens, wLogProb, wEntropy); err != nil {
-			t.Fatal(err)
-		}
-		objective := func() float64 {
-			logp, entropy, err := c.LogProb(tokens)
-			if err != nil {
+	cases := []struct {
+		name    string
+		choices []int
+		clip    float64
+	}{
+		{"no clip", []int{3, 2, 4}, -1},
+		{"clip", []int{3, 2, 4}, 2.5},
+		{"one decision", []int{3}, 2.5},
+		{"one-choice decisions", []int{2, 1, 2}, 2.5},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			c := newTestController(t, tc.choices, Config{Hidden: 4, InitScale: 0.8, TanhClip: tc.clip, Temperature: 1.5}, 6)
+			tokens := make([]int, len(tc.choices))
+			for d, n := range tc.choices {
+				tokens[d] = n - 1
+			}
+			const wLogProb, wEntropy = 0.7, -0.3
+			if _, _, err := c.Backward(tokens, wLogProb, wEntropy); err != nil {
 				t.Fatal(err)
 			}
-			return wLogProb*logp + wEntropy*entropy
-		}
+			objective := func() float64 {
+				logp, entropy, err := c.LogProb(tokens)
+				if err != nil {
+					t.Fatal(err)
+				}
+				return wLogProb*logp + wEntropy*entropy
+			}
 
-		const eps = 1e-6
-		maxDiff := 0.0
-		worst := ""
-		for _, p := range c.Params() {
-			for i := range p.Value {
-				saved := p.Value[i]
-				p.Value[i] = saved + eps
-				plus := objective()
-				p.Value[i] = saved - eps
-				minus := objective()
-				p.Value[i] = saved
-				numeric := (plus - minus) / (2 * eps)
-				if diff := math.Abs(numeric - p.Grad[i]); diff > maxDiff {
-					maxDiff = diff
-					worst = p.Name
+			const eps = 1e-6
+			maxDiff := 0.0
+			worst := ""
+			for _, p := range c.Params() {
+				for i := range p.Value {
+					saved := p.Value[i]
+					p.Value[i] = saved + eps
+					plus := objective()
+					p.Value[i] = saved - eps
+					minus := objective()
+					p.Value[i] = saved
+					numeric := (plus - minus) / (2 * eps)
+					if diff := math.Abs(numeric - p.Grad[i]); diff > maxDiff {
+						maxDiff = diff
+						worst = p.Name
+					}
 				}
 			}
-		}
-		if maxDiff > 1e-7 {
-			t.Errorf("clip %v: max |analytic − numeric| = %.3g at %s, want ≤ 1e-7", clip, maxDiff, worst)
-		}
+			if maxDiff > 1e-7 {
+				t.Errorf("max |analytic − numeric| = %.3g at %s, want ≤ 1e-7", maxDiff, worst)
+			}
+		})
 	}
 }
 

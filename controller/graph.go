@@ -2,6 +2,7 @@ package controller
 
 import (
 	"fmt"
+	"slices"
 	"sync"
 
 	G "gorgonia.org/gorgonia"
@@ -32,7 +33,7 @@ type graph struct {
 	wEntropy  *G.Node
 	logProb   *G.Node
 	entropy   *G.Node
-	gradients G.Nodes // one per parameter, in c.params order
+	gradients G.Nodes // one per parameter, in c.params order; nil for an unused one
 }
 
 // buildGraph builds c's gradient graph and its tape machine.
@@ -57,12 +58,22 @@ func (c *Controller) buildGraph() (*graph, error) {
 	gr.wLogProb = G.NewScalar(g, tensor.Float64, G.WithName("wLogProb"), G.WithValue(0.0))
 	gr.wEntropy = G.NewScalar(g, tensor.Float64, G.WithName("wEntropy"), G.WithValue(0.0))
 	nodes := make(map[*Param]*G.Node, len(c.params))
-	wrt := make(G.Nodes, 0, len(c.params))
 	for _, p := range c.params {
 		value := tensor.New(tensor.WithShape(p.Shape...), tensor.WithBacking(p.Value))
-		n := G.NewTensor(g, tensor.Float64, len(p.Shape), G.WithShape(p.Shape...), G.WithName(p.Name), G.WithValue(value))
-		nodes[p] = n
-		wrt = append(wrt, n)
+		nodes[p] = G.NewTensor(g, tensor.Float64, len(p.Shape), G.WithShape(p.Shape...), G.WithName(p.Name), G.WithValue(value))
+	}
+
+	// With one decision the recurrent weights are never used, and gorgonia
+	// rejects differentiating with respect to a node outside the graph's
+	// path, so they get no gradient node.
+	var wrt G.Nodes
+	var wrtParams []*Param
+	for _, p := range c.params {
+		if p == c.wh && steps == 1 {
+			continue
+		}
+		wrt = append(wrt, nodes[p])
+		wrtParams = append(wrtParams, p)
 	}
 
 	// G.Must panics on a construction error. The panic is recovered below
@@ -124,7 +135,10 @@ func (c *Controller) buildGraph() (*graph, error) {
 		if err != nil {
 			panic(err)
 		}
-		gr.gradients = gradients
+		gr.gradients = make(G.Nodes, len(c.params))
+		for i, p := range wrtParams {
+			gr.gradients[slices.Index(c.params, p)] = gradients[i]
+		}
 	}()
 	if buildErr != nil {
 		return nil, buildErr
@@ -179,6 +193,9 @@ func (c *Controller) Backward(tokens []int, wLogProb, wEntropy float64) (logProb
 		return 0, 0, fmt.Errorf("controller: running the gradient graph: %w", err)
 	}
 	for i, p := range c.params {
+		if gr.gradients[i] == nil {
+			continue
+		}
 		grad := gr.gradients[i].Value().Data().([]float64)
 		for j, v := range grad {
 			p.Grad[j] += v
