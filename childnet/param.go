@@ -59,6 +59,9 @@ func (p *param) init(rng *rand.Rand) {
 	}
 }
 
+// maxDims is the largest rank of a supernet tensor (the HWIO stem).
+const maxDims = 4
+
 // region is the part of a supernet tensor one child uses: along dimension d,
 // the indices [off[d], off[d]+size[d]).
 type region struct {
@@ -80,14 +83,16 @@ func (r region) runs(fn func(start, length int)) {
 			return
 		}
 	}
-	// Strides of the supernet shape.
-	stride := make([]int, dims)
+	if dims > maxDims {
+		panic(fmt.Sprintf("childnet: region of %s: %d dimensions, at most %d supported", r.p.name, dims, maxDims))
+	}
+	// Strides of the supernet shape, in arrays so that no step allocates.
+	var stride, idx [maxDims]int
 	s := 1
 	for d := dims - 1; d >= 0; d-- {
 		stride[d] = s
 		s *= r.p.shape[d]
 	}
-	idx := make([]int, dims-1)
 	for {
 		start := r.off[dims-1]
 		for d := range dims - 1 {

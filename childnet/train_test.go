@@ -259,3 +259,105 @@ func TestTrainStepDeterministic(t *testing.T) {
 		t.Fatal("training changed no tensor")
 	}
 }
+
+// TestStepBookkeepingAllocatesNothing checks that childnet's own work in a
+// training step (batch checks, workspace carving, gradient zeroing, the
+// optimizer update and the running-statistics update) allocates nothing
+// once the workspace exists. Allocations inside the kernels are theirs to
+// test.
+func TestStepBookkeepingAllocatesNothing(t *testing.T) {
+	net, c := tinyChild(t, 1)
+	for _, cfg := range []OptimizerConfig{DefaultOptimizerConfig(), {Kind: Adam, ClipNorm: 1}} {
+		if err := net.SetOptimizer(cfg); err != nil {
+			t.Fatal(err)
+		}
+		x, y := randomBatch(1, 8, 8, 8, 2, 3)
+		w := net.NewWorker(8)
+		if _, err := w.TrainStep(c, x, y, 8, 0.01); err != nil {
+			t.Fatal(err)
+		}
+		allocs := testing.AllocsPerRun(10, func() {
+			if err := w.checkBatch(c, x, y, 8); err != nil {
+				t.Fatal(err)
+			}
+			w.prepare(c, x, 8)
+			for _, r := range c.regions {
+				g := w.grads[r.p.name]
+				r.runs(func(start, length int) { clear(g[start : start+length]) })
+			}
+			net.opt.step(c.regions, w.grads, 0.01)
+			w.updateRunningStats(c)
+		})
+		if allocs != 0 {
+			t.Errorf("%s: %.0f allocations per step, want 0", cfg.Kind, allocs)
+		}
+	}
+}
+
+// TestConcurrentWorkers trains two children at once from two goroutines on
+// one supernet and checks that the loss of both on their training batches
+// goes down. Run with -race to check the locking.
+func TestConcurrentWorkers(t *testing.T) {
+	net, _ := tinyChild(t, 8)
+	if err := net.SetOptimizer(DefaultOptimizerConfig()); err != nil {
+		t.Fatal(err)
+	}
+	archs := []searchspace.Arch{tinyArch(), tinyArch()}
+	archs[1].Blocks[2].Op = searchspace.OpDSConv
+	var batches []Batch
+	for i := range 4 {
+		x, y := randomBatch(uint64(100+i), 8, 8, 8, 2, 3)
+		batches = append(batches, Batch{X: x, Y: y, N: 8})
+	}
+	meanLoss := func(a searchspace.Arch) float64 {
+		c, err := net.Bind(a)
+		if err != nil {
+			t.Fatal(err)
+		}
+		w := net.NewWorker(8)
+		if err := w.RecalibrateBN(c, batches); err != nil {
+			t.Fatal(err)
+		}
+		r, err := w.Evaluate(c, batches)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return r.Loss
+	}
+	before := []float64{meanLoss(archs[0]), meanLoss(archs[1])}
+
+	var wg sync.WaitGroup
+	errs := make([]error, 2)
+	for g := range 2 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			c, err := net.Bind(archs[g])
+			if err != nil {
+				errs[g] = err
+				return
+			}
+			w := net.NewWorker(8)
+			for step := range 60 {
+				b := batches[step%len(batches)]
+				if _, err := w.TrainStep(c, b.X, b.Y, b.N, 0.05); err != nil {
+					errs[g] = err
+					return
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	for _, err := range errs {
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	for i, a := range archs {
+		after := meanLoss(a)
+		t.Logf("child %d: loss %.3f before, %.3f after", i, before[i], after)
+		if after > 0.7*before[i] {
+			t.Errorf("child %d: loss went from %.3f to %.3f, want a drop of at least 30%%", i, before[i], after)
+		}
+	}
+}

@@ -56,7 +56,10 @@ func (s *Supernet) NewWorker(maxBatch int) *Worker {
 		}
 	}
 	if c, err := s.Bind(s.widestArch()); err == nil && maxBatch > 0 {
-		w.arena = make([]float32, c.workspaceSize(maxBatch))
+		// The widest child sees the input at its own size; add room for a
+		// child that resizes it.
+		resized := maxBatch * s.spec.maxRes * s.spec.maxRes * s.spec.input.Channels
+		w.arena = make([]float32, c.workspaceSize(maxBatch)+resized)
 		w.labels = make([]int, maxBatch)
 	}
 	return w
