@@ -188,3 +188,61 @@ func perturbBN(net *Supernet, seed uint64) {
 		}
 	}
 }
+
+// TestLogitsMatchPyTorch saves a recalibrated child and has PyTorch load the
+// file and compute inference-mode logits (the logits mode of
+// scripts/torch_child.py), so it checks both that PyTorch reads our weight
+// files and that the inference paths agree.
+func TestLogitsMatchPyTorch(t *testing.T) {
+	needTorch(t)
+	arch := loadReferenceArch(t)
+	net, err := NewModel(arch, 31)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := net.Bind(arch)
+	if err != nil {
+		t.Fatal(err)
+	}
+	perturbBN(net, 32)
+	const n = 6
+	x, _ := randomBatch(33, n, 28, 28, 1, 10)
+	w := net.NewWorker(n)
+	if err := w.RecalibrateBN(c, []Batch{{X: x, N: n}}); err != nil {
+		t.Fatal(err)
+	}
+	want, err := w.Logits(c, x, n)
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	dir := t.TempDir()
+	archJSON, err := json.Marshal(arch)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var weights bytes.Buffer
+	if err := c.SaveWeights(&weights, nil); err != nil {
+		t.Fatal(err)
+	}
+	for name, data := range map[string][]byte{"arch.json": archJSON, "w.safetensors": weights.Bytes(), "x.f32": float32Bytes(x)} {
+		if err := os.WriteFile(filepath.Join(dir, name), data, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	out := filepath.Join(dir, "logits.f32")
+	cmd := exec.Command(torchPython, "../scripts/torch_child.py", "logits", filepath.Join(dir, "arch.json"),
+		filepath.Join(dir, "w.safetensors"), filepath.Join(dir, "x.f32"), out, "--threads", "1")
+	if msg, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("torch_child.py logits: %v\n%s", err, msg)
+	}
+	raw, err := os.ReadFile(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := make([]float32, len(raw)/4)
+	for i := range got {
+		got[i] = math.Float32frombits(binary.LittleEndian.Uint32(raw[4*i:]))
+	}
+	compareTensor(t, "logits", want, got)
+}

@@ -204,11 +204,14 @@ func TestRecalibrateBNImprovesAccuracy(t *testing.T) {
 	}
 	t.Logf("validation accuracy with supernet BN statistics %.3f (loss %.3f), recalibrated %.3f (loss %.3f)",
 		before.Accuracy, before.Loss, after.Accuracy, after.Loss)
+	if after.Loss >= before.Loss {
+		t.Errorf("recalibrated loss %.3f is not below the supernet-statistics loss %.3f", after.Loss, before.Loss)
+	}
 	if after.Accuracy <= before.Accuracy+0.02 {
 		t.Errorf("recalibrated accuracy %.3f is not above the supernet-statistics accuracy %.3f by 0.02", after.Accuracy, before.Accuracy)
 	}
-	if after.Accuracy < 0.45 {
-		t.Errorf("recalibrated accuracy %.3f, want ≥ 0.45 after 200 supernet steps", after.Accuracy)
+	if after.Accuracy < 0.3 {
+		t.Errorf("recalibrated accuracy %.3f, want ≥ 0.3 after 200 supernet steps (chance is 0.1)", after.Accuracy)
 	}
 }
 
