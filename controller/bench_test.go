@@ -34,7 +34,28 @@ func BenchmarkBackward(b *testing.B) {
 func BenchmarkBuildGraph(b *testing.B) {
 	for b.Loop() {
 		c := newTestController(b, benchmarkChoices, Config{}, 1)
-		if _, err := c.buildGraph(); err != nil {
+		if _, err := c.buildGraph(10); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// BenchmarkBackwardBatch10 times the gradient of a batch of 10 sequences,
+// the work of one REINFORCE update.
+func BenchmarkBackwardBatch10(b *testing.B) {
+	c := newTestController(b, benchmarkChoices, Config{}, 1)
+	r := rand.New(rand.NewPCG(1, 1))
+	batch := make([][]int, 10)
+	weights := make([]float64, 10)
+	for i := range batch {
+		batch[i] = c.Sample(r).Tokens
+		weights[i] = 0.1
+	}
+	if _, _, err := c.BackwardBatch(batch, weights, weights); err != nil {
+		b.Fatal(err)
+	}
+	for b.Loop() {
+		if _, _, err := c.BackwardBatch(batch, weights, weights); err != nil {
 			b.Fatal(err)
 		}
 	}

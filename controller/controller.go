@@ -11,7 +11,8 @@ import (
 // before the softmax. The zero value of a field selects its default.
 type Config struct {
 	// Hidden is the LSTM hidden size and the embedding size. Default 64;
-	// negative values are rejected.
+	// negative values and 1 are rejected, because gorgonia v0.9.18 turns a
+	// one-column slice of the gate matrix into a vector.
 	Hidden int
 	// Temperature T divides the logits before clipping. Default 1; values
 	// that are negative or not finite are rejected.
@@ -37,8 +38,8 @@ const (
 // withDefaults returns cfg with zero fields replaced by their defaults, or
 // an error naming the first invalid field.
 func (cfg Config) withDefaults() (Config, error) {
-	if cfg.Hidden < 0 {
-		return cfg, fmt.Errorf("controller: invalid Hidden %d: use a positive size or 0 for the default %d", cfg.Hidden, DefaultHidden)
+	if cfg.Hidden < 0 || cfg.Hidden == 1 {
+		return cfg, fmt.Errorf("controller: invalid Hidden %d: use a size of at least 2 or 0 for the default %d", cfg.Hidden, DefaultHidden)
 	}
 	if cfg.Hidden == 0 {
 		cfg.Hidden = DefaultHidden
@@ -90,12 +91,12 @@ type Controller struct {
 	emb    *Param   // (rows, H): start token, then one row per token of decisions 0..D−2
 	wx     *Param   // (H, 4H): input weights, gates in order i, f, g, o
 	wh     *Param   // (H, 4H): recurrent weights
-	bias   *Param   // (4H)
+	bias   *Param   // (1, 4H)
 	headW  []*Param // (H, n_d)
-	headB  []*Param // (n_d)
+	headB  []*Param // (1, n_d)
 	params []*Param
 
-	graph *graph // built on the first Backward
+	graphs map[int]*graph // by batch rows, each built on first use
 }
 
 // New returns a controller for decisions with the given numbers of choices,
@@ -162,12 +163,12 @@ func (c *Controller) layOut() {
 	c.emb = newParam("embedding", rows, h)
 	c.wx = newParam("lstm.wx", h, 4*h)
 	c.wh = newParam("lstm.wh", h, 4*h)
-	c.bias = newParam("lstm.bias", 4*h)
+	c.bias = newParam("lstm.bias", 1, 4*h)
 	c.headW = make([]*Param, d)
 	c.headB = make([]*Param, d)
 	for i, n := range c.choices {
 		c.headW[i] = newParam(fmt.Sprintf("head%d.w", i), h, n)
-		c.headB[i] = newParam(fmt.Sprintf("head%d.b", i), n)
+		c.headB[i] = newParam(fmt.Sprintf("head%d.b", i), 1, n)
 	}
 }
 

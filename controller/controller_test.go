@@ -113,7 +113,7 @@ func TestTanhClipBoundsProbability(t *testing.T) {
 }
 
 func TestBackwardMatchesLogProb(t *testing.T) {
-	c := newTestController(t, []int{3, 4, 3, 2}, Config{Hidden: 8, InitScale: 0.5}, 5)
+	c := newTestController(t, []int{3, 4, 1, 3, 2}, Config{Hidden: 8, InitScale: 0.5}, 5)
 	r := rand.New(rand.NewPCG(7, 8))
 	for i := 0; i < 5; i++ {
 		s := c.Sample(r)
@@ -224,6 +224,7 @@ func TestNewRejectsBadInput(t *testing.T) {
 		{"no decisions", nil, Config{}},
 		{"zero choices", []int{3, 0}, Config{}},
 		{"negative hidden", []int{3}, Config{Hidden: -1}},
+		{"hidden of 1", []int{3}, Config{Hidden: 1}},
 		{"negative temperature", []int{3}, Config{Temperature: -1}},
 		{"NaN clip", []int{3}, Config{TanhClip: math.NaN()}},
 		{"infinite init", []int{3}, Config{InitScale: math.Inf(1)}},
@@ -345,6 +346,48 @@ func TestBackwardConcurrentControllers(t *testing.T) {
 		}
 		if !slices.Equal(grads[w], want) {
 			t.Errorf("worker %d: gradient differs from the serial run", w)
+		}
+	}
+}
+
+// TestBackwardBatchMatchesSingle checks that a batch larger than one graph
+// run gives the sum of the single-sequence gradients and each sequence's
+// own log-probability and entropy.
+func TestBackwardBatchMatchesSingle(t *testing.T) {
+	for _, hidden := range []int{2, 8} {
+		choices := []int{3, 4, 1, 2}
+		batched := newTestController(t, choices, Config{Hidden: hidden, InitScale: 0.5}, 15)
+		single := newTestController(t, choices, Config{Hidden: hidden, InitScale: 0.5}, 15)
+		r := rand.New(rand.NewPCG(9, 10))
+		const n = maxGraphRows + 5
+		batch := make([][]int, n)
+		wLogProb := make([]float64, n)
+		wEntropy := make([]float64, n)
+		for i := range batch {
+			batch[i] = batched.Sample(r).Tokens
+			wLogProb[i] = r.Float64() - 0.5
+			wEntropy[i] = 0.1 * r.Float64()
+		}
+
+		logProbs, entropies, err := batched.BackwardBatch(batch, wLogProb, wEntropy)
+		if err != nil {
+			t.Fatalf("hidden %d: %v", hidden, err)
+		}
+		for i, tokens := range batch {
+			logp, entropy, err := single.Backward(tokens, wLogProb[i], wEntropy[i])
+			if err != nil {
+				t.Fatal(err)
+			}
+			if math.Abs(logProbs[i]-logp) > 1e-12 || math.Abs(entropies[i]-entropy) > 1e-12 {
+				t.Errorf("hidden %d, sequence %d: batch gave (%v, %v), single (%v, %v)", hidden, i, logProbs[i], entropies[i], logp, entropy)
+			}
+		}
+		for k, p := range batched.Params() {
+			for j, g := range p.Grad {
+				if want := single.Params()[k].Grad[j]; math.Abs(g-want) > 1e-12 {
+					t.Fatalf("hidden %d: %s.Grad[%d] = %v from the batch, %v summed from single runs", hidden, p.Name, j, g, want)
+				}
+			}
 		}
 	}
 }

@@ -27,25 +27,31 @@
 // # Two forward passes
 //
 // Sample and LogProb run a hand-written float64 forward pass that needs no
-// graph: at hidden size 64 and 20 decisions it takes about 0.3 ms. Backward
-// runs a gorgonia (v0.9.18) graph of the same computation, teacher-forced on
-// the given tokens, and differentiates it symbolically. The graph is built
-// once per controller on the first Backward (about 46 ms) and rerun with new
-// inputs (about 4.9 ms per sequence). Its parameter nodes wrap the
-// controller's own slices, so weight updates need no copy. Tests check that
-// both passes agree to 1e-12 and that the graph's gradients match central
-// differences of the hand-written pass.
+// graph. Backward and BackwardBatch run a gorgonia (v0.9.18) graph of the
+// same computation, teacher-forced on the given tokens for a batch of up to
+// 16 sequences at once, and differentiate it symbolically. A controller
+// builds one graph per batch size it meets and reruns it with new inputs.
+// The parameter nodes wrap the controller's own slices, so weight updates
+// need no copy. Tests check that both passes agree to 1e-12, that the
+// graph's gradients match central differences of the hand-written pass,
+// and that a batch gives the sum of its sequences' gradients.
 //
 // Sampling is not an op inside the graph: an update in package rl scores
 // sequences that an older policy proposed, so it needs the teacher-forced
 // graph anyway, and the search loop samples far more often than it updates.
+//
+// Two gorgonia v0.9.18 behaviours shape the graph. A one-row slice of a
+// matrix becomes a vector, whose products with matrices do not
+// differentiate, so graphs have at least 2 rows (padded with zero weights)
+// and Hidden must be at least 2. LogSoftMax of a (B, 1) matrix normalises
+// along axis 0 unless told the axis, so the graph passes it.
 //
 // # Caveats
 //
 // A Controller is not safe for concurrent use, but separate controllers
 // may run in separate goroutines: graph construction holds a package-level
 // lock, and a -race test runs four at once. Backward adds into Param.Grad,
-// so call ZeroGrad after each optimizer step. MarshalBinary saves configuration and weights but not
-// gradients or any random source: Sample takes its *rand.Rand from the
-// caller, which owns and saves that state.
+// so call ZeroGrad after each optimizer step. MarshalBinary saves the
+// configuration and weights but not gradients or any random source: Sample
+// takes its *rand.Rand from the caller, which owns and saves that state.
 package controller

@@ -229,14 +229,22 @@ func (s *Reinforce) Update(batch []Outcome) (UpdateStats, error) {
 		normalize(advantages)
 	}
 
-	// Gradient of the loss −J, accumulated one sequence at a time.
+	// Gradient of the loss −J over the whole batch.
 	n := float64(len(used))
-	s.controller.ZeroGrad()
+	sequences := make([][]int, len(used))
+	wLogProb := make([]float64, len(used))
+	wEntropy := make([]float64, len(used))
 	for i, o := range used {
-		_, entropy, err := s.controller.Backward(o.Tokens, -weights[i]*advantages[i]/n, -s.cfg.EntropyWeight/n)
-		if err != nil {
-			return UpdateStats{}, fmt.Errorf("rl: %w", err)
-		}
+		sequences[i] = o.Tokens
+		wLogProb[i] = -weights[i] * advantages[i] / n
+		wEntropy[i] = -s.cfg.EntropyWeight / n
+	}
+	s.controller.ZeroGrad()
+	_, entropies, err := s.controller.BackwardBatch(sequences, wLogProb, wEntropy)
+	if err != nil {
+		return UpdateStats{}, fmt.Errorf("rl: %w", err)
+	}
+	for _, entropy := range entropies {
 		stats.Entropy += entropy / n
 	}
 
