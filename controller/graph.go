@@ -110,7 +110,7 @@ func (c *Controller) buildGraph(batch int) (*graph, error) {
 
 		// Every step's input projection in one product: inputs·Emb·Wx.
 		inputGates := G.Must(G.Mul(G.Must(G.Mul(inputs, nodes[c.emb])), nodes[c.wx])) // (D·B, 4H)
-		lstmBias := G.Must(G.Mul(ones, nodes[c.bias]))                                 // (B, 4H)
+		lstmBias := G.Must(G.Mul(ones, nodes[c.bias]))                                // (B, 4H)
 		invTemp := G.NewConstant(1 / c.cfg.Temperature)
 		clip := G.NewConstant(c.cfg.TanhClip)
 
