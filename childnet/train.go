@@ -144,13 +144,13 @@ type EvalResult struct {
 
 // Evaluate runs child c in inference mode over batches and returns its
 // accuracy and mean loss. BN uses the child's recalibrated statistics after
-// RecalibrateBN and the supernet's running statistics otherwise.
+// RecalibrateBN and the supernet's running statistics otherwise. The
+// supernet's read lock is held per batch, so when other workers train at the
+// same time, later batches may see newer weights.
 func (w *Worker) Evaluate(c *Child, batches []Batch) (EvalResult, error) {
 	var res EvalResult
 	var lossSum float64
 	correct := 0
-	w.net.mu.RLock()
-	defer w.net.mu.RUnlock()
 	for bi, b := range batches {
 		if b.Y == nil {
 			return EvalResult{}, fmt.Errorf("childnet: evaluate: batch %d has no labels", bi)
@@ -158,8 +158,12 @@ func (w *Worker) Evaluate(c *Child, batches []Batch) (EvalResult, error) {
 		if err := w.checkBatch(c, b.X, b.Y, b.N); err != nil {
 			return EvalResult{}, fmt.Errorf("childnet: evaluate: batch %d: %w", bi, err)
 		}
+		// Lock per batch, so that other workers' updates wait for one
+		// batch, not for the whole evaluation.
+		w.net.mu.RLock()
 		w.prepare(c, b.X, b.N)
 		w.forward(c, bnEval, nil)
+		w.net.mu.RUnlock()
 		a := &w.acts
 		loss := kernels.SoftmaxCrossEntropy(nil, a.logits, w.labels, b.N, c.classes)
 		lossSum += float64(loss) * float64(b.N)
@@ -198,16 +202,15 @@ func (w *Worker) RecalibrateBN(c *Child, batches []Batch) error {
 	for i, l := range c.layers {
 		stats[i] = kernels.NewBatchNormStats(l.cout)
 	}
-	w.net.mu.RLock()
 	for bi, b := range batches {
 		if err := w.checkBatch(c, b.X, nil, b.N); err != nil {
-			w.net.mu.RUnlock()
 			return fmt.Errorf("childnet: recalibrate BN: batch %d: %w", bi, err)
 		}
+		w.net.mu.RLock()
 		w.prepare(c, b.X, b.N)
 		w.forward(c, bnTrain, stats)
+		w.net.mu.RUnlock()
 	}
-	w.net.mu.RUnlock()
 
 	// Every layer sees at least as many rows as the last one, whose output
 	// may be as small as 1×1 per image.
