@@ -27,10 +27,15 @@ func Gemm(transA, transB bool, m, n, k int, alpha float32, a []float32, lda int,
 		return
 	}
 
-	// Scale C by beta first, so the product can always be accumulated.
-	scaleMatrix(c, m, n, ldc, beta)
+	// With beta == 0 the first depth block overwrites C, which saves a pass
+	// over C; otherwise C is scaled by beta first and the product added.
 	if alpha == 0 || k == 0 {
+		scaleMatrix(c, m, n, ldc, beta)
 		return
+	}
+	overwrite := beta == 0
+	if !overwrite {
+		scaleMatrix(c, m, n, ldc, beta)
 	}
 
 	op := gemmOperands{transA: transA, transB: transB, a: a, lda: lda, b: b, ldb: ldb}
@@ -38,7 +43,7 @@ func Gemm(transA, transB bool, m, n, k int, alpha float32, a []float32, lda int,
 	// Split rows of C when every part gets a useful number of rows.
 	if parts := partCount(m, gemmMinRowsPerPart); parts > 1 {
 		parallelFor(m, parts, func(_, lo, hi int) {
-			gemmBlock(op, lo, hi, 0, n, 0, k, alpha, c, ldc)
+			gemmBlock(op, lo, hi, 0, n, 0, k, alpha, c, ldc, overwrite)
 		})
 		return
 	}
@@ -47,7 +52,7 @@ func Gemm(transA, transB bool, m, n, k int, alpha float32, a []float32, lda int,
 	// order, so the sum does not depend on scheduling.
 	parts := partCount(k, gemmMinDepthPerPart)
 	if parts == 1 {
-		gemmBlock(op, 0, m, 0, n, 0, k, alpha, c, ldc)
+		gemmBlock(op, 0, m, 0, n, 0, k, alpha, c, ldc, overwrite)
 		return
 	}
 	partials := make([]*[]float32, parts)
@@ -56,12 +61,10 @@ func Gemm(transA, transB bool, m, n, k int, alpha float32, a []float32, lda int,
 	}
 	parallelFor(k, parts, func(part, lo, hi int) {
 		if part == 0 {
-			gemmBlock(op, 0, m, 0, n, lo, hi, alpha, c, ldc)
+			gemmBlock(op, 0, m, 0, n, lo, hi, alpha, c, ldc, overwrite)
 			return
 		}
-		buf := (*partials[part])[:m*n]
-		clear(buf)
-		gemmBlock(op, 0, m, 0, n, lo, hi, alpha, buf, n)
+		gemmBlock(op, 0, m, 0, n, lo, hi, alpha, (*partials[part])[:m*n], n, true)
 	})
 	for p := 1; p < parts; p++ {
 		buf := (*partials[p])[:m*n]
@@ -101,16 +104,18 @@ type gemmOperands struct {
 // the tile's A block is a[i*aRow+p*aCol], so a kernel reads A in place,
 // whether A is row-major (aRow = lda, aCol = 1) or transposed (aRow = 1,
 // aCol = lda). B̂ is a packed kc×nr strip with element (p, j) at b[p*nr+j].
+// With overwrite set the kernel stores the product instead of adding it.
 // Only the first cols columns are needed: a kernel may leave columns past
 // cols, rounded up to its vector width, untouched.
 type microKernel struct {
 	mr, nr int
-	fn     func(kc int, a []float32, aRow, aCol int, b []float32, c []float32, ldc int, alpha float32, cols int)
+	fn     func(kc int, a []float32, aRow, aCol int, b []float32, c []float32, ldc int, alpha float32, cols int, overwrite bool)
 }
 
 // gemmBlock computes rows [i0, i1), columns [j0, j1) and the depth range
-// [p0, p1) of the product, adding alpha·A·B into c.
-func gemmBlock(op gemmOperands, i0, i1, j0, j1, p0, p1 int, alpha float32, c []float32, ldc int) {
+// [p0, p1) of the product and adds alpha·A·B into c, or, with overwrite set,
+// stores it there, ignoring what c held.
+func gemmBlock(op gemmOperands, i0, i1, j0, j1, p0, p1 int, alpha float32, c []float32, ldc int, overwrite bool) {
 	mk := activeMicroKernel
 	mr, nr := mk.mr, mk.nr
 
@@ -125,6 +130,7 @@ func gemmBlock(op gemmOperands, i0, i1, j0, j1, p0, p1 int, alpha float32, c []f
 		nc := min(gemmNC, j1-jc)
 		for pc := p0; pc < p1; pc += gemmKC {
 			kc := min(gemmKC, p1-pc)
+			store := overwrite && pc == p0
 			bBuf := (*packedB)[:kc*roundUp(nc, nr)]
 			packB(bBuf, op, pc, kc, jc, nc, nr)
 
@@ -150,17 +156,20 @@ func gemmBlock(op gemmOperands, i0, i1, j0, j1, p0, p1 int, alpha float32, c []f
 					cols := min(nr, nc-jr)
 					cOff := ir*ldc + jc + jr
 					if rows == mr && cols == nr {
-						mk.fn(kc, aStrip, aRow, aCol, bStrip, c[cOff:], ldc, alpha, cols)
+						mk.fn(kc, aStrip, aRow, aCol, bStrip, c[cOff:], ldc, alpha, cols, store)
 						continue
 					}
 
-					// Edge tile: compute a full tile into scratch and add
-					// back only the valid part.
+					// Edge tile: compute a full tile into scratch and copy
+					// or add back only the valid part.
 					t := (*tile)[:mr*nr]
-					clear(t)
-					mk.fn(kc, aStrip, aRow, aCol, bStrip, t, nr, alpha, cols)
+					mk.fn(kc, aStrip, aRow, aCol, bStrip, t, nr, alpha, cols, true)
 					for i := range rows {
 						dst := c[cOff+i*ldc : cOff+i*ldc+cols]
+						if store {
+							copy(dst, t[i*nr:])
+							continue
+						}
 						for j := range dst {
 							dst[j] += t[i*nr+j]
 						}

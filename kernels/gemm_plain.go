@@ -3,7 +3,7 @@ package kernels
 // plainMicroKernel is the portable 4×4 tile of sixteen scalar accumulators.
 var plainMicroKernel = microKernel{mr: 4, nr: 4, fn: microKernel4x4}
 
-func microKernel4x4(kc int, a []float32, aRow, aCol int, b []float32, c []float32, ldc int, alpha float32, _ int) {
+func microKernel4x4(kc int, a []float32, aRow, aCol int, b []float32, c []float32, ldc int, alpha float32, _ int, overwrite bool) {
 	var c00, c01, c02, c03 float32
 	var c10, c11, c12, c13 float32
 	var c20, c21, c22, c23 float32
@@ -32,6 +32,17 @@ func microKernel4x4(kc int, a []float32, aRow, aCol int, b []float32, c []float3
 		c33 += a3 * b3
 	}
 
+	if overwrite {
+		r0 := c[0*ldc : 0*ldc+4 : 0*ldc+4]
+		r0[0], r0[1], r0[2], r0[3] = alpha*c00, alpha*c01, alpha*c02, alpha*c03
+		r1 := c[1*ldc : 1*ldc+4 : 1*ldc+4]
+		r1[0], r1[1], r1[2], r1[3] = alpha*c10, alpha*c11, alpha*c12, alpha*c13
+		r2 := c[2*ldc : 2*ldc+4 : 2*ldc+4]
+		r2[0], r2[1], r2[2], r2[3] = alpha*c20, alpha*c21, alpha*c22, alpha*c23
+		r3 := c[3*ldc : 3*ldc+4 : 3*ldc+4]
+		r3[0], r3[1], r3[2], r3[3] = alpha*c30, alpha*c31, alpha*c32, alpha*c33
+		return
+	}
 	r0 := c[0*ldc : 0*ldc+4 : 0*ldc+4]
 	r0[0] += alpha * c00
 	r0[1] += alpha * c01

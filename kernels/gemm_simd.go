@@ -12,7 +12,7 @@ import (
 // only and hoists every broadcast of a step above its FMAs, so a tile needs
 // 2·rows+1 of those 15 registers. Wider tiles or an unrolled loop spill,
 // and the spills use legacy SSE moves that stall on the dirty upper halves.
-func microKernel6x16(kc int, a []float32, aRow, aCol int, b []float32, c []float32, ldc int, alpha float32, _ int) {
+func microKernel6x16(kc int, a []float32, aRow, aCol int, b []float32, c []float32, ldc int, alpha float32, _ int, overwrite bool) {
 	if kc < 1 || len(a) <= 5*aRow+(kc-1)*aCol || len(b) < kc*16 || len(c) < 5*ldc+16 {
 		panic("kernels: microKernel6x16: operand too short")
 	}
@@ -30,15 +30,24 @@ func microKernel6x16(kc int, a []float32, aRow, aCol int, b []float32, c []float
 		c5 = archsimd.BroadcastFloat32x16(*(*float32)(unsafe.Add(ap, 5*rowBytes))).MulAdd(b0, c5)
 	}
 
-	// C += alpha·acc, row by row.
+	// C = alpha·acc or C += alpha·acc, row by row.
 	av := archsimd.BroadcastFloat32x16(alpha)
 	pc := unsafe.Pointer(unsafe.SliceData(c))
-	addScaled(unsafe.Add(pc, 0*4*ldc), c0, av)
-	addScaled(unsafe.Add(pc, 1*4*ldc), c1, av)
-	addScaled(unsafe.Add(pc, 2*4*ldc), c2, av)
-	addScaled(unsafe.Add(pc, 3*4*ldc), c3, av)
-	addScaled(unsafe.Add(pc, 4*4*ldc), c4, av)
-	addScaled(unsafe.Add(pc, 5*4*ldc), c5, av)
+	if overwrite {
+		c0.Mul(av).Store((*[16]float32)(unsafe.Add(pc, 0*4*ldc)))
+		c1.Mul(av).Store((*[16]float32)(unsafe.Add(pc, 1*4*ldc)))
+		c2.Mul(av).Store((*[16]float32)(unsafe.Add(pc, 2*4*ldc)))
+		c3.Mul(av).Store((*[16]float32)(unsafe.Add(pc, 3*4*ldc)))
+		c4.Mul(av).Store((*[16]float32)(unsafe.Add(pc, 4*4*ldc)))
+		c5.Mul(av).Store((*[16]float32)(unsafe.Add(pc, 5*4*ldc)))
+	} else {
+		addScaled(unsafe.Add(pc, 0*4*ldc), c0, av)
+		addScaled(unsafe.Add(pc, 1*4*ldc), c1, av)
+		addScaled(unsafe.Add(pc, 2*4*ldc), c2, av)
+		addScaled(unsafe.Add(pc, 3*4*ldc), c3, av)
+		addScaled(unsafe.Add(pc, 4*4*ldc), c4, av)
+		addScaled(unsafe.Add(pc, 5*4*ldc), c5, av)
+	}
 	archsimd.ClearAVXUpperBits()
 }
 
