@@ -1,9 +1,6 @@
 package kernels
 
-import (
-	"fmt"
-	"sync"
-)
+import "fmt"
 
 // Gemm computes the row-major single-precision matrix product
 //
@@ -103,13 +100,14 @@ type gemmOperands struct {
 // microKernel adds alpha·op(A)·B̂ to an mr×nr tile of C. Element (i, p) of
 // the tile's A block is a[i*aRow+p*aCol], so a kernel reads A in place,
 // whether A is row-major (aRow = lda, aCol = 1) or transposed (aRow = 1,
-// aCol = lda). B̂ is a packed kc×nr strip with element (p, j) at b[p*nr+j].
+// aCol = lda). Element (p, j) of the B block is b[p*bStride+j]: a packed
+// strip has bStride = nr, a row-major B read in place has bStride = ldb.
 // With overwrite set the kernel stores the product instead of adding it.
 // Only the first cols columns are needed: a kernel may leave columns past
 // cols, rounded up to its vector width, untouched.
 type microKernel struct {
 	mr, nr int
-	fn     func(kc int, a []float32, aRow, aCol int, b []float32, c []float32, ldc int, alpha float32, cols int, overwrite bool)
+	fn     func(kc int, a []float32, aRow, aCol int, b []float32, bStride int, c []float32, ldc int, alpha float32, cols int, overwrite bool)
 }
 
 // gemmBlock computes rows [i0, i1), columns [j0, j1) and the depth range
@@ -131,8 +129,15 @@ func gemmBlock(op gemmOperands, i0, i1, j0, j1, p0, p1 int, alpha float32, c []f
 		for pc := p0; pc < p1; pc += gemmKC {
 			kc := min(gemmKC, p1-pc)
 			store := overwrite && pc == p0
-			bBuf := (*packedB)[:kc*roundUp(nc, nr)]
-			packB(bBuf, op, pc, kc, jc, nc, nr)
+			// A row-major B is read in place for full strips of nr
+			// columns; only a transposed B, or the last partial strip, is
+			// packed. packedFrom is the first column that is packed.
+			packedFrom := 0
+			if !op.transB {
+				packedFrom = nc / nr * nr
+			}
+			bBuf := (*packedB)[:kc*roundUp(nc-packedFrom, nr)]
+			packB(bBuf, op, pc, kc, jc+packedFrom, nc-packedFrom, nr)
 
 			for ir := i0; ir < i1; ir += mr {
 				rows := min(mr, i1-ir)
@@ -152,18 +157,23 @@ func gemmBlock(op gemmOperands, i0, i1, j0, j1, p0, p1 int, alpha float32, c []f
 				}
 
 				for jr := 0; jr < nc; jr += nr {
-					bStrip := bBuf[jr*kc : (jr+nr)*kc]
+					bStrip, bStride := op.b, op.ldb
+					if jr >= packedFrom {
+						bStrip, bStride = bBuf[(jr-packedFrom)*kc:(jr-packedFrom+nr)*kc], nr
+					} else {
+						bStrip = op.b[pc*op.ldb+jc+jr:]
+					}
 					cols := min(nr, nc-jr)
 					cOff := ir*ldc + jc + jr
 					if rows == mr && cols == nr {
-						mk.fn(kc, aStrip, aRow, aCol, bStrip, c[cOff:], ldc, alpha, cols, store)
+						mk.fn(kc, aStrip, aRow, aCol, bStrip, bStride, c[cOff:], ldc, alpha, cols, store)
 						continue
 					}
 
 					// Edge tile: compute a full tile into scratch and copy
 					// or add back only the valid part.
 					t := (*tile)[:mr*nr]
-					mk.fn(kc, aStrip, aRow, aCol, bStrip, t, nr, alpha, cols, true)
+					mk.fn(kc, aStrip, aRow, aCol, bStrip, bStride, t, nr, alpha, cols, true)
 					for i := range rows {
 						dst := c[cOff+i*ldc : cOff+i*ldc+cols]
 						if store {
@@ -271,40 +281,3 @@ func checkMatrix(name string, x []float32, rows, cols, ld int) {
 			name, len(x), (rows-1)*ld+cols, rows, cols, ld))
 	}
 }
-
-// scratchPool reuses float32 buffers across kernel calls, so steady-state
-// training allocates nothing for packing or partial sums.
-var scratchPool sync.Pool
-
-// getScratch returns a buffer of length at least n with undefined contents.
-func getScratch(n int) *[]float32 {
-	if v, ok := scratchPool.Get().(*[]float32); ok {
-		if cap(*v) >= n {
-			*v = (*v)[:n]
-			return v
-		}
-		scratchPool.Put(v)
-	}
-	buf := make([]float32, n)
-	return &buf
-}
-
-func putScratch(buf *[]float32) { scratchPool.Put(buf) }
-
-// scratchPool64 is the float64 counterpart of scratchPool, for statistics.
-var scratchPool64 sync.Pool
-
-// getScratch64 returns a float64 buffer of length n with undefined contents.
-func getScratch64(n int) *[]float64 {
-	if v, ok := scratchPool64.Get().(*[]float64); ok {
-		if cap(*v) >= n {
-			*v = (*v)[:n]
-			return v
-		}
-		scratchPool64.Put(v)
-	}
-	buf := make([]float64, n)
-	return &buf
-}
-
-func putScratch64(buf *[]float64) { scratchPool64.Put(buf) }

@@ -3,16 +3,16 @@ package kernels
 // plainMicroKernel is the portable 4×4 tile of sixteen scalar accumulators.
 var plainMicroKernel = microKernel{mr: 4, nr: 4, fn: microKernel4x4}
 
-func microKernel4x4(kc int, a []float32, aRow, aCol int, b []float32, c []float32, ldc int, alpha float32, _ int, overwrite bool) {
+func microKernel4x4(kc int, a []float32, aRow, aCol int, b []float32, bStride int, c []float32, ldc int, alpha float32, _ int, overwrite bool) {
 	var c00, c01, c02, c03 float32
 	var c10, c11, c12, c13 float32
 	var c20, c21, c22, c23 float32
 	var c30, c31, c32, c33 float32
-	b = b[:kc*4]
+	b = b[:(kc-1)*bStride+4]
 	for p := range kc {
 		ap := p * aCol
 		a0, a1, a2, a3 := a[ap], a[ap+aRow], a[ap+2*aRow], a[ap+3*aRow]
-		bv := b[p*4 : p*4+4 : p*4+4]
+		bv := b[p*bStride : p*bStride+4 : p*bStride+4]
 		b0, b1, b2, b3 := bv[0], bv[1], bv[2], bv[3]
 		c00 += a0 * b0
 		c01 += a0 * b1

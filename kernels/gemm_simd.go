@@ -12,15 +12,15 @@ import (
 // only and hoists every broadcast of a step above its FMAs, so a tile needs
 // 2·rows+1 of those 15 registers. Wider tiles or an unrolled loop spill,
 // and the spills use legacy SSE moves that stall on the dirty upper halves.
-func microKernel6x16(kc int, a []float32, aRow, aCol int, b []float32, c []float32, ldc int, alpha float32, _ int, overwrite bool) {
-	if kc < 1 || len(a) <= 5*aRow+(kc-1)*aCol || len(b) < kc*16 || len(c) < 5*ldc+16 {
+func microKernel6x16(kc int, a []float32, aRow, aCol int, b []float32, bStride int, c []float32, ldc int, alpha float32, _ int, overwrite bool) {
+	if kc < 1 || len(a) <= 5*aRow+(kc-1)*aCol || len(b) < (kc-1)*bStride+16 || len(c) < 5*ldc+16 {
 		panic("kernels: microKernel6x16: operand too short")
 	}
 	pa, pb := unsafe.Pointer(unsafe.SliceData(a)), unsafe.Pointer(unsafe.SliceData(b))
-	rowBytes, colBytes := 4*aRow, 4*aCol
+	rowBytes, colBytes, bBytes := 4*aRow, 4*aCol, 4*bStride
 	var c0, c1, c2, c3, c4, c5 archsimd.Float32x16
 	for p := range kc {
-		b0 := archsimd.LoadFloat32x16((*[16]float32)(unsafe.Add(pb, p*64)))
+		b0 := archsimd.LoadFloat32x16((*[16]float32)(unsafe.Add(pb, p*bBytes)))
 		ap := unsafe.Add(pa, p*colBytes)
 		c0 = archsimd.BroadcastFloat32x16(*(*float32)(unsafe.Add(ap, 0))).MulAdd(b0, c0)
 		c1 = archsimd.BroadcastFloat32x16(*(*float32)(unsafe.Add(ap, rowBytes))).MulAdd(b0, c1)
