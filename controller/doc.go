@@ -44,7 +44,7 @@
 // matrix becomes a vector, whose products with matrices do not
 // differentiate, so graphs have at least 2 rows (padded with zero weights)
 // and Hidden must be at least 2. LogSoftMax of a (B, 1) matrix normalises
-// along axis 0 unless told the axis, so the graph passes it.
+// along axis 0 unless the axis is given, so the graph gives axis 1.
 //
 // # Caveats
 //

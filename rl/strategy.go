@@ -50,11 +50,11 @@ type UpdateStats struct {
 
 // Strategy proposes architectures and learns from their rewards. The search
 // loop calls Propose any number of times, trains the children, and passes
-// their outcomes to Update, in any grouping; an outcome may arrive after
-// later updates. MarshalBinary saves everything needed to resume exactly:
-// a strategy restored with UnmarshalBinary makes the same proposals and
-// updates as the original would have. Implementations are not safe for
-// concurrent use.
+// their outcomes to Update in batches of any size. An outcome may arrive
+// after later updates. MarshalBinary saves everything needed to resume
+// exactly: a strategy restored with UnmarshalBinary makes the same
+// proposals and updates as the original would have. Implementations are
+// not safe for concurrent use.
 type Strategy interface {
 	Propose() (Proposal, error)
 	Update(batch []Outcome) (UpdateStats, error)
