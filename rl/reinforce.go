@@ -215,15 +215,15 @@ func (s *Reinforce) Update(batch []Outcome) (UpdateStats, error) {
 		stats.MeanReward += o.Reward
 	}
 	stats.MeanReward /= float64(len(used))
+	baseline := s.baseline
 	if !s.baselineSet {
-		s.baseline = stats.MeanReward
-		s.baselineSet = true
+		baseline = stats.MeanReward
 	}
 	for i, o := range used {
-		advantages[i] = o.Reward - s.baseline
+		advantages[i] = o.Reward - baseline
 	}
 	for _, o := range used {
-		s.baseline = s.cfg.BaselineDecay*s.baseline + (1-s.cfg.BaselineDecay)*o.Reward
+		baseline = s.cfg.BaselineDecay*baseline + (1-s.cfg.BaselineDecay)*o.Reward
 	}
 	if s.cfg.NormalizeAdvantage && len(used) > 1 {
 		normalize(advantages)
@@ -248,10 +248,13 @@ func (s *Reinforce) Update(batch []Outcome) (UpdateStats, error) {
 		stats.Entropy += entropy / n
 	}
 
-	// Clip, step, and clear the gradients for the next update.
+	// Clip, step, and clear the gradients for the next update. Nothing
+	// below can fail, so the strategy changes only from here on.
 	stats.GradNorm = clipGradients(s.controller.Params(), s.cfg.MaxGradNorm)
 	s.optimizer.step(s.controller.Params())
 	s.controller.ZeroGrad()
+	s.baseline = baseline
+	s.baselineSet = true
 
 	s.version++
 	stats.Version = s.version
