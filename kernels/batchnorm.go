@@ -22,10 +22,22 @@ const BatchNormEps = 1e-5
 // PyTorch convention running = (1-momentum)·running + momentum·batch, with
 // the unbiased batch variance (divided by R-1) for runVar.
 //
-// Statistics are summed in float64 over row ranges split across goroutines
-// and combined in part order.
+// Statistics are summed in float32 over blocks of bnBlockRows rows and in
+// float64 across blocks, over row ranges split across goroutines and
+// combined in part order.
 func BatchNormForwardTrain(out, mean, invStd, in, gamma, beta, runMean, runVar []float32, rows, c int, momentum float32) {
-	const op = "BatchNormForwardTrain"
+	batchNormForwardTrain("BatchNormForwardTrain", out, mean, invStd, in, gamma, beta, runMean, runVar, rows, c, momentum, false)
+}
+
+// BatchNormReLU6ForwardTrain is BatchNormForwardTrain followed by ReLU6,
+// out = min(max(BN(in), 0), 6), in one pass over the output. Its gradient is
+// BatchNormReLU6Backward, which needs this out in place of the batch norm
+// output.
+func BatchNormReLU6ForwardTrain(out, mean, invStd, in, gamma, beta, runMean, runVar []float32, rows, c int, momentum float32) {
+	batchNormForwardTrain("BatchNormReLU6ForwardTrain", out, mean, invStd, in, gamma, beta, runMean, runVar, rows, c, momentum, true)
+}
+
+func batchNormForwardTrain(op string, out, mean, invStd, in, gamma, beta, runMean, runVar []float32, rows, c int, momentum float32, relu6 bool) {
 	checkBatchNorm(op, in, out, gamma, beta, rows, c)
 	need(op, "mean", mean, c)
 	need(op, "invStd", invStd, c)
@@ -55,7 +67,7 @@ func BatchNormForwardTrain(out, mean, invStd, in, gamma, beta, runMean, runVar [
 		}
 	}
 
-	normalize(out, in, gamma, beta, mean, invStd, rows, c)
+	normalize(out, in, gamma, beta, mean, invStd, rows, c, relu6)
 }
 
 // BatchNormForwardInference normalises each channel with the running
@@ -71,7 +83,7 @@ func BatchNormForwardInference(out, in, gamma, beta, runMean, runVar []float32, 
 	for ch := range c {
 		(*invStd)[ch] = float32(1 / math.Sqrt(float64(runVar[ch])+BatchNormEps))
 	}
-	normalize(out, in, gamma, beta, runMean, *invStd, rows, c)
+	normalize(out, in, gamma, beta, runMean, *invStd, rows, c, false)
 }
 
 // BatchNormBackward computes the gradients of BatchNormForwardTrain, given the
@@ -83,7 +95,21 @@ func BatchNormForwardInference(out, in, gamma, beta, runMean, runVar []float32, 
 //
 // dIn ([rows, c]) is overwritten and may be dOut; dGamma and dBeta accumulate.
 func BatchNormBackward(dIn, dGamma, dBeta, dOut, in, mean, invStd, gamma []float32, rows, c int) {
-	const op = "BatchNormBackward"
+	batchNormBackward("BatchNormBackward", dIn, dGamma, dBeta, dOut, in, nil, mean, invStd, gamma, rows, c)
+}
+
+// BatchNormReLU6Backward computes the gradients of BatchNormReLU6ForwardTrain:
+// BatchNormBackward applied to dOut masked where out is not inside (0, 6).
+// out is the output of BatchNormReLU6ForwardTrain; the other arguments are
+// as for BatchNormBackward.
+func BatchNormReLU6Backward(dIn, dGamma, dBeta, dOut, in, out, mean, invStd, gamma []float32, rows, c int) {
+	need("BatchNormReLU6Backward", "out", out, rows*c)
+	batchNormBackward("BatchNormReLU6Backward", dIn, dGamma, dBeta, dOut, in, out, mean, invStd, gamma, rows, c)
+}
+
+// batchNormBackward implements both backward passes; y is the ReLU6 output
+// whose mask applies to dOut, or nil for plain batch norm.
+func batchNormBackward(op string, dIn, dGamma, dBeta, dOut, in, y, mean, invStd, gamma []float32, rows, c int) {
 	need(op, "dOut", dOut, rows*c)
 	need(op, "in", in, rows*c)
 	need(op, "dIn", dIn, rows*c)
@@ -94,55 +120,37 @@ func BatchNormBackward(dIn, dGamma, dBeta, dOut, in, mean, invStd, gamma []float
 		need(op, v.name, v.x, c)
 	}
 
-	// Per-channel sums of dOut and dOut·x̂, in float64, combined in part order.
+	// Per-channel Σ g and Σ g·(x-mean), g the (masked) output gradient.
 	parts := partCount(rows, 256)
-	partial := getScratch(2 * c * parts)
-	defer putScratch(partial)
-	sumsBuf := getScratch64(2 * c * parts)
-	defer putScratch64(sumsBuf)
-	sums := *sumsBuf
-	parallelFor(rows, parts, func(part, lo, hi int) {
-		sumG := sums[2*c*part : 2*c*part+c]
-		sumGX := sums[2*c*part+c : 2*c*(part+1)]
-		clear(sumG)
-		clear(sumGX)
-		for r := lo; r < hi; r++ {
-			g := dOut[r*c:][:c]
-			x := in[r*c:][:c]
-			for ch := range c {
-				xhat := (x[ch] - mean[ch]) * invStd[ch]
-				sumG[ch] += float64(g[ch])
-				sumGX[ch] += float64(g[ch] * xhat)
-			}
-		}
+	sums := reduceRows(rows, 2*c, parts, func(acc []float32, r0, r1 int) {
+		gradSums(acc[:c], acc[c:], dOut, in, mean, y, r0, r1, c)
 	})
-	sumG := (*partial)[:c]
-	sumGX := (*partial)[c : 2*c]
+	defer putScratch64(sums)
+
+	// dIn = k1·g + k2·x + k0 per channel, from
+	// dIn = gamma·invStd·(g - meanG - x̂·meanGX) with x̂ = (x-mean)·invStd.
+	coef := getScratch(3 * c)
+	defer putScratch(coef)
+	k1, k2, k0 := (*coef)[:c], (*coef)[c:2*c], (*coef)[2*c:]
 	for ch := range c {
-		var sg, sgx float64
+		var sumG, sumGX float64
 		for p := range parts {
-			sg += sums[2*c*p+ch]
-			sgx += sums[2*c*p+c+ch]
+			sumG += (*sums)[2*c*p+ch]
+			sumGX += (*sums)[2*c*p+c+ch]
 		}
-		sumG[ch], sumGX[ch] = float32(sg), float32(sgx)
-		dBeta[ch] += float32(sg)
-		dGamma[ch] += float32(sgx)
+		sumGX *= float64(invStd[ch]) // now Σ g·x̂
+		dBeta[ch] += float32(sumG)
+		dGamma[ch] += float32(sumGX)
+
+		scale := float64(gamma[ch]) * float64(invStd[ch])
+		meanG, meanGX := sumG/float64(rows), sumGX/float64(rows)
+		k1[ch] = float32(scale)
+		k2[ch] = float32(-scale * meanGX * float64(invStd[ch]))
+		k0[ch] = float32(-scale*meanG + scale*meanGX*float64(invStd[ch])*float64(mean[ch]))
 	}
 
-	// Input gradient.
-	invRows := 1 / float32(rows)
 	parallelFor(rows, parts, func(_, lo, hi int) {
-		for r := lo; r < hi; r++ {
-			g := dOut[r*c:][:c]
-			x := in[r*c:][:c]
-			dx := dIn[r*c:][:c]
-			for ch := range c {
-				xhat := (x[ch] - mean[ch]) * invStd[ch]
-				meanG := sumG[ch] * invRows
-				meanGX := sumGX[ch] * invRows
-				dx[ch] = gamma[ch] * invStd[ch] * (g[ch] - meanG - xhat*meanGX)
-			}
-		}
+		gradInput(dIn, dOut, in, y, k1, k2, k0, lo, hi, c)
 	})
 }
 
@@ -224,64 +232,69 @@ func (s *BatchNormStats) WriteRunning(runMean, runVar []float32) {
 	}
 }
 
-// channelMoments writes the per-channel mean and biased variance of in
-// ([rows, c]) into mean and variance, with float64 sums over row ranges
-// split across goroutines and combined in part order.
-func channelMoments(mean, variance, in []float32, rows, c int) {
-	parts := partCount(rows, 256)
-	sumsBuf := getScratch64(c * parts)
-	defer putScratch64(sumsBuf)
-	sums := *sumsBuf
+// bnBlockRows is the number of rows summed in float32 before the sum is
+// added to a float64 total.
+const bnBlockRows = 64
 
-	// Mean.
+// reduceRows splits [0, rows) into parts and calls kernel on blocks of at
+// most bnBlockRows rows with a zeroed float32 accumulator of width entries,
+// adding each block's result to the part's float64 sums. It returns the sums,
+// part p at [p*width, (p+1)*width), for the caller to combine in part order
+// and release with putScratch64.
+func reduceRows(rows, width, parts int, kernel func(acc []float32, r0, r1 int)) *[]float64 {
+	sums := getScratch64(width * parts)
 	parallelFor(rows, parts, func(part, lo, hi int) {
-		acc := sums[c*part : c*(part+1)]
-		clear(acc)
-		for r := lo; r < hi; r++ {
-			for ch, v := range in[r*c : (r+1)*c] {
-				acc[ch] += float64(v)
+		total := (*sums)[width*part : width*(part+1)]
+		clear(total)
+		block := getScratch(width)
+		defer putScratch(block)
+		acc := (*block)[:width]
+		for r0 := lo; r0 < hi; r0 += bnBlockRows {
+			clear(acc)
+			kernel(acc, r0, min(hi, r0+bnBlockRows))
+			for i, v := range acc {
+				total[i] += float64(v)
 			}
 		}
 	})
-	for ch := range c {
-		var s float64
-		for p := range parts {
-			s += sums[c*p+ch]
-		}
-		mean[ch] = float32(s / float64(rows))
-	}
-
-	// Variance around the mean, two-pass for accuracy.
-	parallelFor(rows, parts, func(part, lo, hi int) {
-		acc := sums[c*part : c*(part+1)]
-		clear(acc)
-		for r := lo; r < hi; r++ {
-			for ch, v := range in[r*c : (r+1)*c] {
-				d := float64(v - mean[ch])
-				acc[ch] += d * d
-			}
-		}
-	})
-	for ch := range c {
-		var s float64
-		for p := range parts {
-			s += sums[c*p+ch]
-		}
-		variance[ch] = float32(s / float64(rows))
-	}
+	return sums
 }
 
-// normalize sets out = gamma·(in-mean)·invStd + beta per channel.
-func normalize(out, in, gamma, beta, mean, invStd []float32, rows, c int) {
-	parallelFor(rows, partCount(rows, 256), func(_, lo, hi int) {
-		for r := lo; r < hi; r++ {
-			x := in[r*c:][:c]
-			y := out[r*c:][:c]
-			for ch := range c {
-				scale := gamma[ch] * invStd[ch]
-				y[ch] = (x[ch]-mean[ch])*scale + beta[ch]
+// channelMoments writes the per-channel mean and biased variance of in
+// ([rows, c]) into mean and variance, in two passes for accuracy.
+func channelMoments(mean, variance, in []float32, rows, c int) {
+	parts := partCount(rows, 256)
+	combine := func(sums *[]float64, dst []float32) {
+		for ch := range c {
+			var s float64
+			for p := range parts {
+				s += (*sums)[c*p+ch]
 			}
+			dst[ch] = float32(s / float64(rows))
 		}
+		putScratch64(sums)
+	}
+
+	combine(reduceRows(rows, c, parts, func(acc []float32, r0, r1 int) {
+		sumRows(acc, in, r0, r1, c)
+	}), mean)
+	combine(reduceRows(rows, c, parts, func(acc []float32, r0, r1 int) {
+		sumSquaredDeviations(acc, in, mean, r0, r1, c)
+	}), variance)
+}
+
+// normalize sets out = gamma·(in-mean)·invStd + beta per channel, computed
+// as in·scale + shift, and clamps it to [0, 6] when relu6 is set.
+func normalize(out, in, gamma, beta, mean, invStd []float32, rows, c int, relu6 bool) {
+	coef := getScratch(2 * c)
+	defer putScratch(coef)
+	scale, shift := (*coef)[:c], (*coef)[c:]
+	for ch := range c {
+		scale[ch] = gamma[ch] * invStd[ch]
+		shift[ch] = beta[ch] - mean[ch]*scale[ch]
+	}
+	parallelFor(rows, partCount(rows, 256), func(_, lo, hi int) {
+		affineRows(out, in, scale, shift, lo, hi, c, relu6)
 	})
 }
 

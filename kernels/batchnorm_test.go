@@ -135,3 +135,61 @@ func TestBatchNormStatsMatchesConcatenation(t *testing.T) {
 	compare(t, "runMean", runMean, wantMean, 1e-6)
 	compare(t, "runVar", runVar, wantVar, 1e-6)
 }
+
+func TestBatchNormReLU6MatchesComposition(t *testing.T) {
+	const rows, c = 9 * 9 * 3, 21
+	r := newRand(15)
+	in := randSlice(r, rows*c)
+	gamma, beta := randSlice(r, c), randSlice(r, c)
+	for ch := range c {
+		gamma[ch] *= 4 // spread the outputs over both clamps
+	}
+	dOut := randSlice(r, rows*c)
+
+	// Reference: batch norm, then ReLU6, each with its own backward.
+	bn, act := make([]float32, rows*c), make([]float32, rows*c)
+	mean, invStd := make([]float32, c), make([]float32, c)
+	BatchNormForwardTrain(bn, mean, invStd, in, gamma, beta, nil, nil, rows, c, 0)
+	ReLU6Forward(act, bn)
+	dBN, wantDIn := make([]float32, rows*c), make([]float32, rows*c)
+	wantDGamma, wantDBeta := make([]float32, c), make([]float32, c)
+	ReLU6Backward(dBN, dOut, act)
+	BatchNormBackward(wantDIn, wantDGamma, wantDBeta, dBN, in, mean, invStd, gamma, rows, c)
+
+	outBuf, out := guarded(rows*c, float32(math.NaN()))
+	fusedMean, fusedInvStd := make([]float32, c), make([]float32, c)
+	BatchNormReLU6ForwardTrain(out, fusedMean, fusedInvStd, in, gamma, beta, nil, nil, rows, c, 0)
+	checkGuards(t, "out", outBuf)
+	compare(t, "out", out, to64(act), 1e-6)
+	clamped := 0
+	for _, v := range out {
+		if v == 0 || v == 6 {
+			clamped++
+		}
+	}
+	if clamped < rows*c/10 {
+		t.Fatalf("only %d of %d outputs clamped; the test needs both regions", clamped, rows*c)
+	}
+
+	dInBuf, dIn := guarded(rows*c, float32(math.NaN()))
+	dGamma, dBeta := make([]float32, c), make([]float32, c)
+	BatchNormReLU6Backward(dIn, dGamma, dBeta, dOut, in, out, fusedMean, fusedInvStd, gamma, rows, c)
+	checkGuards(t, "dIn", dInBuf)
+	compare(t, "dIn", dIn, to64(wantDIn), 1e-5)
+	compare(t, "dGamma", dGamma, to64(wantDGamma), 1e-5)
+	compare(t, "dBeta", dBeta, to64(wantDBeta), 1e-5)
+}
+
+func TestBatchNormBackwardInPlace(t *testing.T) {
+	const rows, c = 100, 35
+	r := newRand(16)
+	in, gamma, dOut := randSlice(r, rows*c), randSlice(r, c), randSlice(r, rows*c)
+	beta := make([]float32, c)
+	out, mean, invStd := make([]float32, rows*c), make([]float32, c), make([]float32, c)
+	BatchNormForwardTrain(out, mean, invStd, in, gamma, beta, nil, nil, rows, c, 0)
+
+	want := make([]float32, rows*c)
+	BatchNormBackward(want, make([]float32, c), make([]float32, c), dOut, in, mean, invStd, gamma, rows, c)
+	BatchNormBackward(dOut, make([]float32, c), make([]float32, c), dOut, in, mean, invStd, gamma, rows, c)
+	requireIdentical(t, "dIn", want, dOut)
+}

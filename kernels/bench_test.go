@@ -78,3 +78,30 @@ func BenchmarkPointwise(b *testing.B) {
 		})
 	}
 }
+
+func BenchmarkBatchNorm(b *testing.B) {
+	const rows, c = 64 * 28 * 28, 96
+	r := newRand(3)
+	in, dOut := randSlice(r, rows*c), randSlice(r, rows*c)
+	gamma, beta := randSlice(r, c), randSlice(r, c)
+	out, dIn := make([]float32, rows*c), make([]float32, rows*c)
+	mean, invStd, dGamma, dBeta := make([]float32, c), make([]float32, c), make([]float32, c), make([]float32, c)
+	b.Run("train-fwd", func(b *testing.B) {
+		for b.Loop() {
+			BatchNormForwardTrain(out, mean, invStd, in, gamma, beta, nil, nil, rows, c, 0.1)
+		}
+		b.ReportMetric(float64(rows*c*4)*float64(b.N)/b.Elapsed().Seconds()/1e9, "GB/s")
+	})
+	b.Run("bwd", func(b *testing.B) {
+		for b.Loop() {
+			BatchNormBackward(dIn, dGamma, dBeta, dOut, in, mean, invStd, gamma, rows, c)
+		}
+		b.ReportMetric(float64(rows*c*4)*float64(b.N)/b.Elapsed().Seconds()/1e9, "GB/s")
+	})
+	b.Run("relu6-fwd", func(b *testing.B) {
+		for b.Loop() {
+			ReLU6Forward(out, in)
+		}
+		b.ReportMetric(float64(rows*c*4)*float64(b.N)/b.Elapsed().Seconds()/1e9, "GB/s")
+	})
+}

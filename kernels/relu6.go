@@ -6,8 +6,11 @@ func ReLU6Forward(out, in []float32) {
 	need("ReLU6Forward", "out", out, len(in))
 	out = out[:len(in)]
 	parallelFor(len(in), partCount(len(in), 1<<15), func(_, lo, hi int) {
+		if useSIMD && relu6SIMD(out[lo:hi], in[lo:hi]) {
+			return
+		}
 		for i, v := range in[lo:hi] {
-			out[lo+i] = min(max(v, 0), 6)
+			out[lo+i] = clampReLU6(v, true)
 		}
 	})
 }

@@ -20,3 +20,15 @@ func depthwiseInputGradRowSIMD(dIn, dOut []float32, f DepthwiseFilter, b, iy, h,
 func depthwiseWeightGradRowSIMD(gw, dOut, in []float32, f DepthwiseFilter, b, oy, h, w, c, stride int) bool {
 	return false
 }
+
+func sumRowsSIMD(acc, in []float32, r0, r1, c int) bool { return false }
+
+func sumSquaredDeviationsSIMD(acc, in, mean []float32, r0, r1, c int) bool { return false }
+
+func affineRowsSIMD(out, in, scale, shift []float32, r0, r1, c int, relu6 bool) bool { return false }
+
+func gradSumsSIMD(sumG, sumGX, dOut, in, mean, y []float32, r0, r1, c int) bool { return false }
+
+func gradInputSIMD(dIn, dOut, in, y, k1, k2, k0 []float32, r0, r1, c int) bool { return false }
+
+func relu6SIMD(out, in []float32) bool { return false }

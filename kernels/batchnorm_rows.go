@@ -1,0 +1,102 @@
+package kernels
+
+// Row kernels of batch norm over rows [r0, r1) of [rows, c] tensors. Each
+// tries its AVX-512 version first when that is compiled in.
+
+// sumRows adds Σ_r in[r,ch] to acc[ch].
+func sumRows(acc, in []float32, r0, r1, c int) {
+	if useSIMD && sumRowsSIMD(acc, in, r0, r1, c) {
+		return
+	}
+	acc = acc[:c]
+	for r := r0; r < r1; r++ {
+		for ch, v := range in[r*c : (r+1)*c] {
+			acc[ch] += v
+		}
+	}
+}
+
+// sumSquaredDeviations adds Σ_r (in[r,ch]-mean[ch])² to acc[ch].
+func sumSquaredDeviations(acc, in, mean []float32, r0, r1, c int) {
+	if useSIMD && sumSquaredDeviationsSIMD(acc, in, mean, r0, r1, c) {
+		return
+	}
+	acc, mean = acc[:c], mean[:c]
+	for r := r0; r < r1; r++ {
+		for ch, v := range in[r*c : (r+1)*c] {
+			d := v - mean[ch]
+			acc[ch] += d * d
+		}
+	}
+}
+
+// affineRows sets out[r,ch] = in[r,ch]·scale[ch] + shift[ch], clamped to
+// [0, 6] when relu6 is set.
+func affineRows(out, in, scale, shift []float32, r0, r1, c int, relu6 bool) {
+	if useSIMD && affineRowsSIMD(out, in, scale, shift, r0, r1, c, relu6) {
+		return
+	}
+	scale, shift = scale[:c], shift[:c]
+	for r := r0; r < r1; r++ {
+		y := out[r*c : (r+1)*c]
+		for ch, v := range in[r*c : (r+1)*c] {
+			y[ch] = clampReLU6(v*scale[ch]+shift[ch], relu6)
+		}
+	}
+}
+
+// gradSums adds Σ_r g[r,ch] to sumG[ch] and Σ_r g[r,ch]·(in[r,ch]-mean[ch])
+// to sumGX[ch], where g is dOut, or dOut masked to where 0 < y < 6 when y
+// is not nil.
+func gradSums(sumG, sumGX, dOut, in, mean, y []float32, r0, r1, c int) {
+	if useSIMD && gradSumsSIMD(sumG, sumGX, dOut, in, mean, y, r0, r1, c) {
+		return
+	}
+	sumG, sumGX, mean = sumG[:c], sumGX[:c], mean[:c]
+	for r := r0; r < r1; r++ {
+		x := in[r*c : (r+1)*c]
+		for ch, g := range dOut[r*c : (r+1)*c] {
+			if y != nil && !insideReLU6(y[r*c+ch]) {
+				continue
+			}
+			sumG[ch] += g
+			sumGX[ch] += g * (x[ch] - mean[ch])
+		}
+	}
+}
+
+// gradInput sets dIn[r,ch] = k1[ch]·g + k2[ch]·in[r,ch] + k0[ch], with g as
+// in gradSums.
+func gradInput(dIn, dOut, in, y, k1, k2, k0 []float32, r0, r1, c int) {
+	if useSIMD && gradInputSIMD(dIn, dOut, in, y, k1, k2, k0, r0, r1, c) {
+		return
+	}
+	k1, k2, k0 = k1[:c], k2[:c], k0[:c]
+	for r := r0; r < r1; r++ {
+		x := in[r*c : (r+1)*c]
+		dx := dIn[r*c : (r+1)*c]
+		for ch, g := range dOut[r*c : (r+1)*c] {
+			if y != nil && !insideReLU6(y[r*c+ch]) {
+				g = 0
+			}
+			dx[ch] = k1[ch]*g + k2[ch]*x[ch] + k0[ch]
+		}
+	}
+}
+
+// clampReLU6 returns v clamped to [0, 6] when relu6 is set, else v.
+func clampReLU6(v float32, relu6 bool) float32 {
+	if !relu6 {
+		return v
+	}
+	if v < 0 {
+		return 0
+	}
+	if v > 6 {
+		return 6
+	}
+	return v
+}
+
+// insideReLU6 reports whether ReLU6 passes gradient at output or input v.
+func insideReLU6(v float32) bool { return v > 0 && v < 6 }

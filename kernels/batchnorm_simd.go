@@ -1,0 +1,153 @@
+//go:build goexperiment.simd && amd64
+
+package kernels
+
+import (
+	"simd/archsimd"
+	"unsafe"
+)
+
+// The AVX-512 row kernels walk one block of 16 channels at a time down the
+// rows, so each accumulator stays in a register; the rows of one call
+// (bnBlockRows for the reductions) stay in L1 between channel blocks.
+
+func sumRowsSIMD(acc, in []float32, r0, r1, c int) bool {
+	need("sumRows", "in", in, r1*c)
+	base := unsafe.Pointer(unsafe.SliceData(in))
+	for cb := 0; cb < c; cb += 16 {
+		m := channelMask(cb, c)
+		dst := unsafe.Pointer(&acc[cb])
+		sum := load16(dst, m)
+		for r := r0; r < r1; r++ {
+			sum = sum.Add(load16(unsafe.Add(base, 4*(r*c+cb)), m))
+		}
+		store16(dst, sum, m)
+	}
+	archsimd.ClearAVXUpperBits()
+	return true
+}
+
+func sumSquaredDeviationsSIMD(acc, in, mean []float32, r0, r1, c int) bool {
+	need("sumSquaredDeviations", "in", in, r1*c)
+	base := unsafe.Pointer(unsafe.SliceData(in))
+	for cb := 0; cb < c; cb += 16 {
+		m := channelMask(cb, c)
+		dst := unsafe.Pointer(&acc[cb])
+		mu := load16(unsafe.Pointer(&mean[cb]), m)
+		sum := load16(dst, m)
+		for r := r0; r < r1; r++ {
+			d := load16(unsafe.Add(base, 4*(r*c+cb)), m).Sub(mu)
+			sum = d.MulAdd(d, sum)
+		}
+		store16(dst, sum, m)
+	}
+	archsimd.ClearAVXUpperBits()
+	return true
+}
+
+func affineRowsSIMD(out, in, scale, shift []float32, r0, r1, c int, relu6 bool) bool {
+	need("affineRows", "in", in, r1*c)
+	need("affineRows", "out", out, r1*c)
+	src := unsafe.Pointer(unsafe.SliceData(in))
+	dst := unsafe.Pointer(unsafe.SliceData(out))
+	zero, six := archsimd.BroadcastFloat32x16(0), archsimd.BroadcastFloat32x16(6)
+	for cb := 0; cb < c; cb += 16 {
+		m := channelMask(cb, c)
+		k := load16(unsafe.Pointer(&scale[cb]), m)
+		s := load16(unsafe.Pointer(&shift[cb]), m)
+		for r := r0; r < r1; r++ {
+			off := 4 * (r*c + cb)
+			y := load16(unsafe.Add(src, off), m).MulAdd(k, s)
+			if relu6 {
+				y = y.Max(zero).Min(six)
+			}
+			store16(unsafe.Add(dst, off), y, m)
+		}
+	}
+	archsimd.ClearAVXUpperBits()
+	return true
+}
+
+// reluMask returns the lanes of m where 0 < y < 6.
+func reluMask(y archsimd.Float32x16, m archsimd.Mask32x16, zero, six archsimd.Float32x16) archsimd.Mask32x16 {
+	return m.And(y.Greater(zero)).And(y.Less(six))
+}
+
+func gradSumsSIMD(sumG, sumGX, dOut, in, mean, y []float32, r0, r1, c int) bool {
+	need("gradSums", "in", in, r1*c)
+	need("gradSums", "dOut", dOut, r1*c)
+	x := unsafe.Pointer(unsafe.SliceData(in))
+	g := unsafe.Pointer(unsafe.SliceData(dOut))
+	var act unsafe.Pointer
+	if y != nil {
+		need("gradSums", "y", y, r1*c)
+		act = unsafe.Pointer(unsafe.SliceData(y))
+	}
+	zero, six := archsimd.BroadcastFloat32x16(0), archsimd.BroadcastFloat32x16(6)
+	for cb := 0; cb < c; cb += 16 {
+		m := channelMask(cb, c)
+		mu := load16(unsafe.Pointer(&mean[cb]), m)
+		accG := load16(unsafe.Pointer(&sumG[cb]), m)
+		accGX := load16(unsafe.Pointer(&sumGX[cb]), m)
+		for r := r0; r < r1; r++ {
+			off := 4 * (r*c + cb)
+			lanes := m
+			if act != nil {
+				lanes = reluMask(load16(unsafe.Add(act, off), m), m, zero, six)
+			}
+			gv := load16(unsafe.Add(g, off), lanes)
+			accG = accG.Add(gv)
+			accGX = gv.MulAdd(load16(unsafe.Add(x, off), m).Sub(mu), accGX)
+		}
+		store16(unsafe.Pointer(&sumG[cb]), accG, m)
+		store16(unsafe.Pointer(&sumGX[cb]), accGX, m)
+	}
+	archsimd.ClearAVXUpperBits()
+	return true
+}
+
+func gradInputSIMD(dIn, dOut, in, y, k1, k2, k0 []float32, r0, r1, c int) bool {
+	need("gradInput", "in", in, r1*c)
+	need("gradInput", "dOut", dOut, r1*c)
+	need("gradInput", "dIn", dIn, r1*c)
+	x := unsafe.Pointer(unsafe.SliceData(in))
+	g := unsafe.Pointer(unsafe.SliceData(dOut))
+	dx := unsafe.Pointer(unsafe.SliceData(dIn))
+	var act unsafe.Pointer
+	if y != nil {
+		need("gradInput", "y", y, r1*c)
+		act = unsafe.Pointer(unsafe.SliceData(y))
+	}
+	zero, six := archsimd.BroadcastFloat32x16(0), archsimd.BroadcastFloat32x16(6)
+	for cb := 0; cb < c; cb += 16 {
+		m := channelMask(cb, c)
+		a1 := load16(unsafe.Pointer(&k1[cb]), m)
+		a2 := load16(unsafe.Pointer(&k2[cb]), m)
+		a0 := load16(unsafe.Pointer(&k0[cb]), m)
+		for r := r0; r < r1; r++ {
+			off := 4 * (r*c + cb)
+			lanes := m
+			if act != nil {
+				lanes = reluMask(load16(unsafe.Add(act, off), m), m, zero, six)
+			}
+			gv := load16(unsafe.Add(g, off), lanes)
+			v := load16(unsafe.Add(x, off), m).MulAdd(a2, a0)
+			store16(unsafe.Add(dx, off), gv.MulAdd(a1, v), m)
+		}
+	}
+	archsimd.ClearAVXUpperBits()
+	return true
+}
+
+func relu6SIMD(out, in []float32) bool {
+	n := len(in)
+	src := unsafe.Pointer(unsafe.SliceData(in))
+	dst := unsafe.Pointer(unsafe.SliceData(out))
+	zero, six := archsimd.BroadcastFloat32x16(0), archsimd.BroadcastFloat32x16(6)
+	for i := 0; i < n; i += 16 {
+		m := channelMask(i, n)
+		store16(unsafe.Add(dst, 4*i), load16(unsafe.Add(src, 4*i), m).Max(zero).Min(six), m)
+	}
+	archsimd.ClearAVXUpperBits()
+	return true
+}
