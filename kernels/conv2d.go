@@ -44,35 +44,43 @@ func Conv2DForward(out, in []float32, f ConvFilter, n, h, w, cin, cout, stride i
 	need(op, "in", in, n*h*w*cin)
 	need(op, "out", out, n*oh*ow*cout)
 
-	k, pad := f.K, f.K/2
 	parallelFor(n*oh, partCount(n*oh, 4), func(_, lo, hi int) {
 		for row := lo; row < hi; row++ {
-			b, oy := row/oh, row%oh
-			for ox := range ow {
-				acc := out[((b*oh+oy)*ow+ox)*cout:][:cout]
-				clear(acc)
-				for ky := range k {
-					iy := oy*stride + ky - pad
-					if iy < 0 || iy >= h {
-						continue
-					}
-					for kx := range k {
-						ix := ox*stride + kx - pad
-						if ix < 0 || ix >= w {
-							continue
-						}
-						x := in[((b*h+iy)*w+ix)*cin:][:cin]
-						for ci, xv := range x {
-							wt := f.Data[f.at(ky, kx, ci):][:cout]
-							for co := range acc {
-								acc[co] += xv * wt[co]
-							}
-						}
+			conv2dForwardRow(out, in, f, row/oh, row%oh, h, w, cin, cout, stride)
+		}
+	})
+}
+
+// conv2dForwardRow computes output row oy of image b.
+func conv2dForwardRow(out, in []float32, f ConvFilter, b, oy, h, w, cin, cout, stride int) {
+	if useSIMD && conv2dForwardRowSIMD(out, in, f, b, oy, h, w, cin, cout, stride) {
+		return
+	}
+	k, pad := f.K, f.K/2
+	oh, ow := outSize(h, k, stride), outSize(w, k, stride)
+	for ox := range ow {
+		acc := out[((b*oh+oy)*ow+ox)*cout:][:cout]
+		clear(acc)
+		for ky := range k {
+			iy := oy*stride + ky - pad
+			if iy < 0 || iy >= h {
+				continue
+			}
+			for kx := range k {
+				ix := ox*stride + kx - pad
+				if ix < 0 || ix >= w {
+					continue
+				}
+				x := in[((b*h+iy)*w+ix)*cin:][:cin]
+				for ci, xv := range x {
+					wt := f.Data[f.at(ky, kx, ci):][:cout]
+					for co := range acc {
+						acc[co] += xv * wt[co]
 					}
 				}
 			}
 		}
-	})
+	}
 }
 
 // Conv2DBackward computes the gradients of Conv2DForward. dIn ([N,H,W,Cin])
@@ -94,7 +102,7 @@ func Conv2DBackward(dIn, dW []float32, dOut, in []float32, f ConvFilter, n, h, w
 		need(op, "dIn", dIn, n*h*w*cin)
 	}
 
-	k, pad := f.K, f.K/2
+	k := f.K
 	parts := partCount(n, 1)
 	partials := make([]*[]float32, parts)
 	for p := range parts {
@@ -106,38 +114,10 @@ func Conv2DBackward(dIn, dW []float32, dOut, in []float32, f ConvFilter, n, h, w
 		gw := *partials[part]
 		for b := lo; b < hi; b++ {
 			if dIn != nil {
-				clear(dIn[b*h*w*cin : (b+1)*h*w*cin])
+				conv2dInputGrad(dIn, dOut, f, b, h, w, cin, cout, stride)
 			}
 			for oy := range oh {
-				for ox := range ow {
-					g := dOut[((b*oh+oy)*ow+ox)*cout:][:cout]
-					for ky := range k {
-						iy := oy*stride + ky - pad
-						if iy < 0 || iy >= h {
-							continue
-						}
-						for kx := range k {
-							ix := ox*stride + kx - pad
-							if ix < 0 || ix >= w {
-								continue
-							}
-							off := ((b*h+iy)*w + ix) * cin
-							for ci := range cin {
-								xv := in[off+ci]
-								acc := gw[((ky*k+kx)*cin+ci)*cout:][:cout]
-								var dx float32
-								wt := f.Data[f.at(ky, kx, ci):][:cout]
-								for co, gv := range g {
-									acc[co] += gv * xv
-									dx += gv * wt[co]
-								}
-								if dIn != nil {
-									dIn[off+ci] += dx
-								}
-							}
-						}
-					}
-				}
+				conv2dWeightGradRow(gw, dOut, in, f, b, oy, h, w, cin, cout, stride)
 			}
 		}
 	})
@@ -157,5 +137,74 @@ func Conv2DBackward(dIn, dW []float32, dOut, in []float32, f ConvFilter, n, h, w
 			}
 		}
 		putScratch(partials[p])
+	}
+}
+
+// conv2dInputGrad writes the input gradient of image b:
+// dIn[b,iy,ix,ci] = Σ dOut[b,oy,ox,co]·f(ky,kx,ci,co) over the taps that read
+// (iy, ix).
+func conv2dInputGrad(dIn, dOut []float32, f ConvFilter, b, h, w, cin, cout, stride int) {
+	k, pad := f.K, f.K/2
+	oh, ow := outSize(h, k, stride), outSize(w, k, stride)
+	clear(dIn[b*h*w*cin : (b+1)*h*w*cin])
+	for oy := range oh {
+		for ox := range ow {
+			g := dOut[((b*oh+oy)*ow+ox)*cout:][:cout]
+			for ky := range k {
+				iy := oy*stride + ky - pad
+				if iy < 0 || iy >= h {
+					continue
+				}
+				for kx := range k {
+					ix := ox*stride + kx - pad
+					if ix < 0 || ix >= w {
+						continue
+					}
+					dx := dIn[((b*h+iy)*w+ix)*cin:][:cin]
+					for ci := range dx {
+						wt := f.Data[f.at(ky, kx, ci):][:cout]
+						var s float32
+						for co, gv := range g {
+							s += gv * wt[co]
+						}
+						dx[ci] += s
+					}
+				}
+			}
+		}
+	}
+}
+
+// conv2dWeightGradRow adds the weight-gradient contributions of output row
+// oy of image b to gw, a compact [K][K][Cin][Cout] buffer:
+//
+//	gw[ky,kx,ci,co] += Σ_ox dOut[b,oy,ox,co]·in[b, oy·S+ky-K/2, ox·S+kx-K/2, ci]
+func conv2dWeightGradRow(gw, dOut, in []float32, f ConvFilter, b, oy, h, w, cin, cout, stride int) {
+	if useSIMD && conv2dWeightGradRowSIMD(gw, dOut, in, f, b, oy, h, w, cin, cout, stride) {
+		return
+	}
+	k, pad := f.K, f.K/2
+	oh, ow := outSize(h, k, stride), outSize(w, k, stride)
+	for ox := range ow {
+		g := dOut[((b*oh+oy)*ow+ox)*cout:][:cout]
+		for ky := range k {
+			iy := oy*stride + ky - pad
+			if iy < 0 || iy >= h {
+				continue
+			}
+			for kx := range k {
+				ix := ox*stride + kx - pad
+				if ix < 0 || ix >= w {
+					continue
+				}
+				x := in[((b*h+iy)*w+ix)*cin:][:cin]
+				for ci, xv := range x {
+					acc := gw[((ky*k+kx)*cin+ci)*cout:][:cout]
+					for co, gv := range g {
+						acc[co] += gv * xv
+					}
+				}
+			}
+		}
 	}
 }

@@ -32,3 +32,11 @@ func gradSumsSIMD(sumG, sumGX, dOut, in, mean, y []float32, r0, r1, c int) bool 
 func gradInputSIMD(dIn, dOut, in, y, k1, k2, k0 []float32, r0, r1, c int) bool { return false }
 
 func relu6SIMD(out, in []float32) bool { return false }
+
+func conv2dForwardRowSIMD(out, in []float32, f ConvFilter, b, oy, h, w, cin, cout, stride int) bool {
+	return false
+}
+
+func conv2dWeightGradRowSIMD(gw, dOut, in []float32, f ConvFilter, b, oy, h, w, cin, cout, stride int) bool {
+	return false
+}
