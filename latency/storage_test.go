@@ -1,0 +1,91 @@
+package latency
+
+import (
+	"errors"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"nas/store"
+)
+
+func openStore(t *testing.T) *store.Store {
+	t.Helper()
+	st, err := store.Open(filepath.Join(t.TempDir(), "nas.db"), store.Options{NoSync: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	return st
+}
+
+func TestStorageSaveLoad(t *testing.T) {
+	st := openStore(t)
+	s := tinySpace()
+	if _, err := Load(st, s); !errors.Is(err, ErrNoTable) {
+		t.Fatalf("Load of an empty store: %v, want ErrNoTable", err)
+	}
+
+	table := profileTiny(t)
+	if err := Save(st, table); err != nil {
+		t.Fatal(err)
+	}
+	got, err := Load(st, s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.Machine != table.Machine || len(got.Entries) != len(table.Entries) || got.Entries[3] != table.Entries[3] {
+		t.Errorf("loaded table differs from the saved one")
+	}
+}
+
+func TestStorageLoadsLastSaved(t *testing.T) {
+	st := openStore(t)
+	s := tinySpace()
+	local := profileTiny(t)
+	remote := profileTiny(t)
+	remote.Machine.CPU = "Cortex-A76"
+	remote.Entries[0].MedianMs = 123
+	for _, table := range []*Table{local, remote} {
+		if err := Save(st, table); err != nil {
+			t.Fatal(err)
+		}
+	}
+
+	got, err := Load(st, s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.Machine.CPU != "Cortex-A76" || got.Entries[0].MedianMs != 123 {
+		t.Errorf("Load returned the table of %s, want the one saved last (Cortex-A76)", got.Machine.CPU)
+	}
+	got, err = LoadFor(st, s, local.Machine.ID())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.Machine != local.Machine {
+		t.Errorf("LoadFor the local machine returned %s", got.Machine)
+	}
+
+	_, err = LoadFor(st, s, "ffffffffffff")
+	if !errors.Is(err, ErrNoTable) {
+		t.Fatalf("LoadFor an unknown machine: %v, want ErrNoTable", err)
+	}
+	for _, id := range []string{local.Machine.ID(), remote.Machine.ID()} {
+		if !strings.Contains(err.Error(), id) {
+			t.Errorf("error %q does not list machine %s", err, id)
+		}
+	}
+}
+
+func TestStorageLoadOtherSpace(t *testing.T) {
+	st := openStore(t)
+	if err := Save(st, profileTiny(t)); err != nil {
+		t.Fatal(err)
+	}
+	other := tinySpace()
+	other.Classes = 5
+	if _, err := Load(st, other); !errors.Is(err, ErrNoTable) {
+		t.Errorf("Load for a space with other classes: %v, want ErrNoTable", err)
+	}
+}
