@@ -81,7 +81,7 @@ type Controller struct {
 	cfg     Config
 	choices []int
 	// offsets[d] is the first row of decision d's tokens in the embedding
-	// table; row 0 is the start token.
+	// table. Row 0 is the start token.
 	offsets []int
 	// headOffsets[d] is the first column of decision d's log-probabilities
 	// in the concatenated output of all heads.
