@@ -23,7 +23,7 @@ type Config struct {
 	ChildrenPerBatch int `json:"children_per_batch"`
 	// SupernetSteps is the number of supernet training steps before each
 	// batch is scored; each step trains one child sampled from the
-	// strategy on one mini-batch. Default 100.
+	// strategy on one mini-batch. Default 50.
 	SupernetSteps int `json:"supernet_steps"`
 	// Seed seeds every random stream of the search that the strategy and
 	// the backend do not own.
@@ -34,7 +34,7 @@ type Config struct {
 const (
 	DefaultWorkers          = 1
 	DefaultChildrenPerBatch = 10
-	DefaultSupernetSteps    = 100
+	DefaultSupernetSteps    = 50
 )
 
 // WithDefaults returns c with zero fields replaced by their defaults, or an

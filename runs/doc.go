@@ -9,7 +9,8 @@
 //
 //  1. Supernet training: Config.SupernetSteps steps, each training one child
 //     proposed by the strategy on one mini-batch of the training split.
-//     Step i of a run always uses mini-batch i.
+//     Step i of a run always uses mini-batch i. A checkpoint of the
+//     strategy, the supernet and the step counter is committed after it.
 //  2. Scoring: Config.ChildrenPerBatch children proposed by the strategy are
 //     scored on the validation split (held out from the training data; the
 //     test split is never used) after batch-norm recalibration. Their
@@ -36,8 +37,9 @@
 //
 // # Resume and determinism
 //
-// Cancelling the context drops the batch in flight and marks the run
-// interrupted; a process killed outright loses the same work. Search.Run on
+// Cancelling the context drops the phase in flight (the supernet training or
+// the scoring of a batch) and marks the run interrupted. A process killed
+// outright loses the same work. Search.Run on
 // a run with a checkpoint restores the strategy and the supernet and goes on
 // with the next batch, so no trial is stored twice and sequence numbers stay
 // contiguous. With one worker, a deterministic backend and an accuracy-only

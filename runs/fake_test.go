@@ -94,6 +94,8 @@ type fakeBackend struct {
 	scoreHook func(arch searchspace.Arch) error
 	// trainErr, when set, is returned by every TrainStep.
 	trainErr error
+	// trainHook, when set, runs at the start of TrainStep.
+	trainHook func(step int64)
 	// nanFor makes Score return a NaN accuracy for this architecture id.
 	nanFor string
 }
@@ -105,6 +107,9 @@ func hashOf(parts ...any) float64 {
 }
 
 func (b *fakeBackend) TrainStep(ctx context.Context, worker int, arch searchspace.Arch, step int64) (float64, error) {
+	if b.trainHook != nil {
+		b.trainHook(step)
+	}
 	if b.trainErr != nil {
 		return 0, b.trainErr
 	}

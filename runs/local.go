@@ -31,7 +31,7 @@ type LocalConfig struct {
 	Optimizer childnet.OptimizerConfig `json:"optimizer"`
 	// RecalibrationImages is the number of training images, the same for
 	// every child, over which BN statistics are recomputed before a child
-	// is scored. Default 1024.
+	// is scored. Default 512.
 	RecalibrationImages int `json:"recalibration_images"`
 	// LatencyRuns is the number of timed forward passes at batch 1 whose
 	// median is a child's latency, after two untimed warm-up passes.
@@ -46,7 +46,7 @@ type LocalConfig struct {
 const (
 	DefaultBatchSize           = 64
 	DefaultLearningRate        = 0.05
-	DefaultRecalibrationImages = 1024
+	DefaultRecalibrationImages = 512
 	DefaultLatencyRuns         = 5
 )
 

@@ -70,6 +70,11 @@ type loopState struct {
 	Steps int64 `json:"steps"`
 	// ElapsedNS is the search time spent before this checkpoint.
 	ElapsedNS int64 `json:"elapsed_ns"`
+	// Trained marks a checkpoint taken between the supernet training and
+	// the scoring of batch Batch+1, and TrainLoss is that training's mean
+	// loss. A resumed run then goes straight to scoring.
+	Trained   bool    `json:"trained,omitempty"`
+	TrainLoss float64 `json:"train_loss,omitempty"`
 }
 
 // Run searches until the budget of Config is spent, then marks the run done.
@@ -222,15 +227,24 @@ func (l *loop) result() Result {
 	return Result{Run: l.run, Trials: l.trials, Batches: l.batch, Best: l.best}
 }
 
-// runBatch trains the supernet, scores one batch of children, updates the
-// strategy and commits the batch with a checkpoint.
+// runBatch trains the supernet and commits a checkpoint, then scores one
+// batch of children, updates the strategy and commits the batch with a
+// checkpoint. A batch whose training was restored from a checkpoint starts
+// at the scoring.
 func (l *loop) runBatch(ctx context.Context) error {
 	began := time.Now()
 
-	trainLoss, err := l.trainSupernet(ctx)
-	if err != nil {
-		return err
+	if !l.state.Trained {
+		loss, err := l.trainSupernet(ctx)
+		if err != nil {
+			return err
+		}
+		l.state.Trained, l.state.TrainLoss = true, loss
+		if err := l.commit(nil, l.batch); err != nil {
+			return err
+		}
 	}
+	trainLoss := l.state.TrainLoss
 
 	n := l.cfg.ChildrenPerBatch
 	if l.cfg.Children > 0 {
@@ -247,15 +261,8 @@ func (l *loop) runBatch(ctx context.Context) error {
 	}
 
 	// Commit the trials with the checkpoint that follows them.
-	strategy, err := l.Strategy.MarshalBinary()
-	if err != nil {
-		return fmt.Errorf("save strategy: %w", err)
-	}
-	state := l.state
-	state.ElapsedNS = int64(l.elapsed())
-	stateJSON, _ := json.Marshal(state)
-	ckpt := store.Checkpoint{Batch: l.batch + 1, Strategy: strategy, State: stateJSON}
-	if err := l.Store.Commit(l.run, trials, ckpt, l.Backend.Save); err != nil {
+	l.state.Trained, l.state.TrainLoss = false, 0
+	if err := l.commit(trials, l.batch+1); err != nil {
 		return err
 	}
 	l.batch++
@@ -290,6 +297,23 @@ func (l *loop) runBatch(ctx context.Context) error {
 		l.OnBatch(stats)
 	}
 	return nil
+}
+
+// commit stores trials with a checkpoint of the strategy, the supernet and
+// the loop state, taken after batch completed batches.
+func (l *loop) commit(trials []store.Trial, batch int) error {
+	strategy, err := l.Strategy.MarshalBinary()
+	if err != nil {
+		return fmt.Errorf("save strategy: %w", err)
+	}
+	state := l.state
+	state.ElapsedNS = int64(l.elapsed())
+	stateJSON, err := json.Marshal(state)
+	if err != nil {
+		return fmt.Errorf("save loop state: %w", err)
+	}
+	ckpt := store.Checkpoint{Batch: batch, Strategy: strategy, State: stateJSON}
+	return l.Store.Commit(l.run, trials, ckpt, l.Backend.Save)
 }
 
 func round4(v float64) float64 { return math.Round(v*1e4) / 1e4 }
@@ -345,7 +369,9 @@ func (l *loop) trainSupernet(ctx context.Context) (float64, error) {
 		return 0, firstErr
 	}
 	l.state.Steps += int64(n)
-	return sum / float64(n-failed), nil
+	mean := sum / float64(n-failed)
+	l.logger.Debug("supernet trained", "run", l.run, "steps", n, "total_steps", l.state.Steps, "mean_loss", round4(mean))
+	return mean, nil
 }
 
 // scoreChildren proposes n children, scores them on the backend's workers,

@@ -160,8 +160,23 @@ func TestRun_ResumeMatchesUninterrupted(t *testing.T) {
 		t.Errorf("after the first stop: status %q with %d trials, want interrupted with 10", r.Status, r.Trials)
 	}
 
+	// Stop during the supernet training of batch 2 (steps 7 to 13).
 	ctx, cancel = context.WithCancel(context.Background())
 	s, b := newSearch(st, cfg)
+	b.trainHook = func(step int64) {
+		if step == 10 {
+			cancel()
+		}
+	}
+	if _, err := s.Run(ctx, resumed); !errors.Is(err, context.Canceled) {
+		t.Fatalf("Run stopped in training: err = %v, want context.Canceled", err)
+	}
+	if r, _ := st.Run(resumed); r.Trials != 10 {
+		t.Errorf("after a stop in training: %d trials, want 10", r.Trials)
+	}
+
+	ctx, cancel = context.WithCancel(context.Background())
+	s, b = newSearch(st, cfg)
 	scored := 0
 	b.scoreHook = func(searchspace.Arch) error {
 		if scored++; scored == 14 {

@@ -53,7 +53,9 @@ type Checkpoint struct {
 func (s *Store) Commit(runID string, trials []Trial, ckpt Checkpoint, weights func(io.Writer) error) error {
 	var ref *FileRef
 	if weights != nil {
-		name := fmt.Sprintf("%s/supernet-%06d.bin", runID, ckpt.Batch)
+		// The name carries the content's checksum, so a new file never
+		// replaces the one the committed checkpoint references.
+		name := func(sum string) string { return fmt.Sprintf("%s/supernet-%06d-%s.bin", runID, ckpt.Batch, sum[:12]) }
 		r, err := s.writeFile(name, weights)
 		if err != nil {
 			return fmt.Errorf("store: write checkpoint of run %s: %w", runID, err)
@@ -133,12 +135,20 @@ func (s *Store) filePath(name string) string {
 }
 
 // writeFile writes a file under the files folder durably: to a temporary
-// name, synced, renamed into place, and the folder synced.
-func (s *Store) writeFile(name string, write func(io.Writer) error) (FileRef, error) {
+// name, synced, renamed into place, and the folder synced. name returns the
+// file's name from the hex SHA-256 of its contents.
+func (s *Store) writeFile(name func(sum string) string, write func(io.Writer) error) (FileRef, error) {
 	if s.readOnly {
 		return FileRef{}, errors.New("store is open read-only")
 	}
-	final := s.filePath(name)
+	var buf bytes.Buffer
+	if err := write(&buf); err != nil {
+		return FileRef{}, err
+	}
+	sum := sha256.Sum256(buf.Bytes())
+	ref := FileRef{Name: name(hex.EncodeToString(sum[:])), Size: int64(buf.Len()), SHA256: hex.EncodeToString(sum[:])}
+
+	final := s.filePath(ref.Name)
 	dir := filepath.Dir(final)
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return FileRef{}, err
@@ -150,14 +160,6 @@ func (s *Store) writeFile(name string, write func(io.Writer) error) (FileRef, er
 	tmp := f.Name()
 	defer os.Remove(tmp) // a no-op after the rename
 
-	h := sha256.New()
-	var buf bytes.Buffer
-	if err := write(&buf); err != nil {
-		f.Close()
-		return FileRef{}, err
-	}
-	h.Write(buf.Bytes())
-	size := int64(buf.Len())
 	if _, err := buf.WriteTo(f); err != nil {
 		f.Close()
 		return FileRef{}, err
@@ -176,5 +178,5 @@ func (s *Store) writeFile(name string, write func(io.Writer) error) (FileRef, er
 		d.Sync()
 		d.Close()
 	}
-	return FileRef{Name: name, Size: size, SHA256: hex.EncodeToString(h.Sum(nil))}, nil
+	return ref, nil
 }

@@ -243,8 +243,8 @@ func TestCommit_Atomic(t *testing.T) {
 	if c.Batch != 1 || string(c.Strategy) != "s1" || c.Trials != 2 {
 		t.Errorf("checkpoint after a failed commit = batch %d strategy %q trials %d, want 1 s1 2", c.Batch, c.Strategy, c.Trials)
 	}
-	if _, err := os.Stat(s.filePath(r.ID + "/supernet-000002.bin")); !errors.Is(err, os.ErrNotExist) {
-		t.Errorf("weights file of the failed commit was left behind (stat err %v)", err)
+	if left, _ := filepath.Glob(s.filePath(r.ID + "/supernet-000002-*")); len(left) > 0 {
+		t.Errorf("weights file of the failed commit was left behind: %v", left)
 	}
 	data, err := s.ReadFile(*c.Supernet)
 	if err != nil || string(data) != "weights-1" {
@@ -374,5 +374,28 @@ func TestOpen_WritableReopenWritesNothing(t *testing.T) {
 	after, _ := os.ReadFile(path)
 	if string(after) != string(before) {
 		t.Errorf("opening and closing a store for writing changed the file")
+	}
+}
+
+func TestCommit_SameBatchTwice(t *testing.T) {
+	s, _ := openTemp(t)
+	r := newRun(t, s)
+	if err := s.Commit(r.ID, nil, Checkpoint{Batch: 1}, writeBytes("after training")); err != nil {
+		t.Fatal(err)
+	}
+	first, _ := s.Checkpoint(r.ID)
+	if err := s.Commit(r.ID, trials(r.ID, 1, 1), Checkpoint{Batch: 1}, writeBytes("after scoring")); err != nil {
+		t.Fatal(err)
+	}
+	second, _ := s.Checkpoint(r.ID)
+	if first.Supernet.Name == second.Supernet.Name {
+		t.Fatalf("two checkpoints of batch 1 share the file name %s", first.Supernet.Name)
+	}
+	data, err := s.ReadFile(*second.Supernet)
+	if err != nil || string(data) != "after scoring" {
+		t.Errorf("ReadFile = %q, %v", data, err)
+	}
+	if _, err := os.Stat(s.filePath(first.Supernet.Name)); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("the replaced checkpoint file %s still exists", first.Supernet.Name)
 	}
 }

@@ -66,7 +66,7 @@ var resumeFlags = map[string]bool{"resume": true, "store": true, "workers": true
 func newSearchCmd(a *app) *cobra.Command {
 	opts := searchOptions{
 		Data: dataset.SourceFashionMNIST, Space: searchspace.SpaceDefault, Budget: "100", Workers: 1,
-		Reward: rewardAccuracy, Strategy: rl.NameReinforce, Seed: 1, ValSize: 5000,
+		Reward: rewardAccuracy, Strategy: rl.NameReinforce, Seed: 1, ValSize: 1000,
 		SupernetSteps: runs.DefaultSupernetSteps, ChildrenPerBatch: runs.DefaultChildrenPerBatch,
 		BatchSize: runs.DefaultBatchSize, LearningRate: runs.DefaultLearningRate, RecalImages: runs.DefaultRecalibrationImages,
 	}
