@@ -27,7 +27,7 @@ var (
 
 	// ErrSpaceMismatch is returned (wrapped) by CheckSpace when a table was
 	// measured for another space than the one given.
-	ErrSpaceMismatch = errors.New("latency table is for another search space")
+	ErrSpaceMismatch = errors.New("table is for another search space")
 )
 
 // Entry is the measured latency of one layer configuration at batch 1. The
@@ -149,7 +149,7 @@ func (t *Table) Latency(ctx context.Context, a searchspace.Arch) (float64, error
 // entry of s. A table that passes predicts every child of s.
 func (t *Table) CheckSpace(s searchspace.Space) error {
 	if hash := SpaceHash(s); t.SpaceHash != hash {
-		return fmt.Errorf("latency: %w: the table is for space %s (hash %s, input %dx%dx%d, %d classes), not %s (hash %s, input %dx%dx%d, %d classes); pass the same --space, --input and --classes it was profiled with, or profile this space",
+		return fmt.Errorf("latency: %w: it was profiled for space %s (hash %s, input %dx%dx%d, %d classes), not %s (hash %s, input %dx%dx%d, %d classes); pass the same --space, --input and --classes it was profiled with, or profile this space",
 			ErrSpaceMismatch, t.Space, t.SpaceHash, t.Input.Height, t.Input.Width, t.Input.Channels, t.Classes,
 			s.Name, hash, s.Input.Height, s.Input.Width, s.Input.Channels, s.Classes)
 	}
