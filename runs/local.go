@@ -8,11 +8,10 @@ import (
 	"math/rand/v2"
 	"slices"
 	"sync"
-	"time"
 
 	"nas/childnet"
 	"nas/dataset"
-	"nas/kernels"
+	"nas/latency"
 	"nas/searchspace"
 )
 
@@ -34,9 +33,11 @@ type LocalConfig struct {
 	// is scored. Default 512.
 	RecalibrationImages int `json:"recalibration_images"`
 	// LatencyRuns is the number of timed forward passes at batch 1 whose
-	// median is a child's latency, after two untimed warm-up passes.
-	// Default 5.
+	// median is a child's latency. Default latency.DefaultRuns.
 	LatencyRuns int `json:"latency_runs"`
+	// Latency, when set, replaces the measurement, for example with a
+	// latency table's Latency method.
+	Latency func(ctx context.Context, arch searchspace.Arch) (float64, error) `json:"-"`
 	// Seed seeds the supernet weights, the order of training examples and
 	// the choice of recalibration images.
 	Seed uint64 `json:"seed"`
@@ -47,7 +48,6 @@ const (
 	DefaultBatchSize           = 64
 	DefaultLearningRate        = 0.05
 	DefaultRecalibrationImages = 512
-	DefaultLatencyRuns         = 5
 )
 
 // WithDefaults returns c with zero fields replaced by their defaults, or an
@@ -61,7 +61,7 @@ func (c LocalConfig) WithDefaults() (LocalConfig, error) {
 	case c.RecalibrationImages < 0:
 		return c, fmt.Errorf("runs: invalid number of recalibration images %d: use a positive number or 0 for %d", c.RecalibrationImages, DefaultRecalibrationImages)
 	case c.LatencyRuns < 0:
-		return c, fmt.Errorf("runs: invalid number of latency runs %d: use a positive number or 0 for %d", c.LatencyRuns, DefaultLatencyRuns)
+		return c, fmt.Errorf("runs: invalid number of latency runs %d: use a positive number or 0 for %d", c.LatencyRuns, latency.DefaultRuns)
 	}
 	if c.BatchSize == 0 {
 		c.BatchSize = DefaultBatchSize
@@ -74,9 +74,6 @@ func (c LocalConfig) WithDefaults() (LocalConfig, error) {
 	}
 	if c.RecalibrationImages == 0 {
 		c.RecalibrationImages = DefaultRecalibrationImages
-	}
-	if c.LatencyRuns == 0 {
-		c.LatencyRuns = DefaultLatencyRuns
 	}
 	return c, nil
 }
@@ -102,9 +99,6 @@ type Local struct {
 	stats dataset.Stats
 
 	workers []*localWorker
-	// latencyWorker runs the batch-1 forward passes of Latency.
-	latencyWorker *childnet.Worker
-	latencyInput  []float32
 
 	valBatches   []childnet.Batch
 	recalBatches []childnet.Batch
@@ -152,7 +146,6 @@ func NewLocal(space searchspace.Space, train, val *dataset.Set, workers int, cfg
 			y:   make([]int32, cfg.BatchSize),
 		})
 	}
-	l.latencyWorker = net.NewWorker(1)
 
 	// Normalise the validation split and the recalibration images once:
 	// every child is scored on the same batches.
@@ -165,7 +158,6 @@ func NewLocal(space searchspace.Space, train, val *dataset.Set, workers int, cfg
 	if l.recalBatches, err = l.batches(train.Select(recal)); err != nil {
 		return nil, err
 	}
-	l.latencyInput = slices.Clone(l.valBatches[0].X[:imageSize])
 	return l, nil
 }
 
@@ -253,42 +245,19 @@ func (l *Local) Score(ctx context.Context, worker int, arch searchspace.Arch) (S
 	return Score{Accuracy: res.Accuracy, Loss: res.Loss, Params: cost.Params, MACs: cost.MACs}, nil
 }
 
-// Latency implements Backend with MeasureLatency on one validation image.
+// Latency implements Backend. It returns LocalConfig.Latency's value when
+// that is set, and otherwise the median of LatencyRuns end-to-end timings
+// of a standalone model of arch by latency.Measure: batch 1, one thread,
+// with the thread's CPU clock on Linux.
 func (l *Local) Latency(ctx context.Context, arch searchspace.Arch) (float64, error) {
-	child, err := l.net.Bind(arch)
+	if l.cfg.Latency != nil {
+		return l.cfg.Latency(ctx, arch)
+	}
+	res, err := latency.Measure(ctx, arch, latency.MeasureOptions{Runs: l.cfg.LatencyRuns, Seed: l.cfg.Seed})
 	if err != nil {
 		return 0, err
 	}
-	return MeasureLatency(ctx, l.latencyWorker, child, l.latencyInput, l.cfg.LatencyRuns)
-}
-
-// MeasureLatency returns the inference latency of child in milliseconds:
-// the median of runs forward passes of the one image x, after two untimed
-// warm-up passes, with the kernels limited to one thread. It changes the
-// kernels' thread cap while it runs, so nothing else may run kernels then.
-func MeasureLatency(ctx context.Context, w *childnet.Worker, child *childnet.Child, x []float32, runs int) (float64, error) {
-	if runs < 1 {
-		return 0, fmt.Errorf("runs: invalid number of latency runs %d: use 1 or more", runs)
-	}
-	threads := kernels.Threads()
-	kernels.SetThreads(1)
-	defer kernels.SetThreads(threads)
-
-	times := make([]float64, 0, runs)
-	for i := range 2 + runs {
-		if err := ctx.Err(); err != nil {
-			return 0, err
-		}
-		start := time.Now()
-		if _, err := w.Logits(child, x, 1); err != nil {
-			return 0, err
-		}
-		if i >= 2 {
-			times = append(times, float64(time.Since(start).Nanoseconds())/1e6)
-		}
-	}
-	slices.Sort(times)
-	return times[len(times)/2], nil
+	return res.MedianMs, nil
 }
 
 // Save implements Backend with childnet's supernet checkpoint format.

@@ -142,8 +142,11 @@ func TestSearch_RealPackages(t *testing.T) {
 	st := openStore(t)
 	cfg := Config{Children: 4, ChildrenPerBatch: 2, SupernetSteps: 3, Seed: 11}
 
+	// A latency function stands in for measurement, as a latency table
+	// does.
+	predict := func(_ context.Context, a searchspace.Arch) (float64, error) { return float64(len(a.ID())) / 4, nil }
 	newSearch := func() *Search {
-		local, err := NewLocal(space, train, val, 1, LocalConfig{BatchSize: 32, RecalibrationImages: 64, Seed: cfg.Seed})
+		local, err := NewLocal(space, train, val, 1, LocalConfig{BatchSize: 32, RecalibrationImages: 64, Seed: cfg.Seed, Latency: predict})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -177,6 +180,11 @@ func TestSearch_RealPackages(t *testing.T) {
 	for i := range want {
 		if got[i] != want[i] {
 			t.Errorf("trial %d differs after resume:\n got %s\nwant %s", i+1, got[i], want[i])
+		}
+	}
+	for _, tr := range mustTrials(t, st, resumed) {
+		if tr.LatencyMS != 3 {
+			t.Errorf("trial %s latency %v ms, want the 3 ms of the latency function", tr.ID(), tr.LatencyMS)
 		}
 	}
 	r, _ := st.Run(resumed)

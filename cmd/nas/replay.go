@@ -13,7 +13,7 @@ import (
 
 	"nas/childnet"
 	"nas/dataset"
-	"nas/runs"
+	"nas/latency"
 	"nas/searchspace"
 	"nas/store"
 )
@@ -131,10 +131,11 @@ func replayTrial(ctx context.Context, a *app, opts replayOptions, id string, see
 	if err != nil {
 		return err
 	}
-	latency, err := replayLatency(ctx, res, train, test)
+	measured, err := latency.Measure(ctx, *arch, latency.MeasureOptions{Seed: seed})
 	if err != nil {
 		return err
 	}
+	latencyMS := measured.MedianMs
 	cost, err := searchspace.Cost(*arch)
 	if err != nil {
 		return err
@@ -162,7 +163,7 @@ func replayTrial(ctx context.Context, a *app, opts replayOptions, id string, see
 	// Store the result with the trial.
 	r := store.Replay{
 		Trial: t.ID(), Epochs: opts.epochs, Seed: seed, TestAccuracy: res.TestAccuracy, TestLoss: res.TestLoss,
-		Params: cost.Params, MACs: cost.MACs, LatencyMS: latency, WallSeconds: res.Wall.Seconds(),
+		Params: cost.Params, MACs: cost.MACs, LatencyMS: latencyMS, WallSeconds: res.Wall.Seconds(),
 		Weights: weights, ArchFile: archFile, CodeVersion: codeVersion(), Time: time.Now().UTC(),
 	}
 	s, err = openStoreForWrite(storePath(opts.store))
@@ -182,22 +183,9 @@ func replayTrial(ctx context.Context, a *app, opts replayOptions, id string, see
 	fmt.Fprintf(a.stdout, "test accuracy  %.4f on %d images (loss %.4f)\n", res.TestAccuracy, test.Len(), res.TestLoss)
 	fmt.Fprintf(a.stdout, "params         %d\n", cost.Params)
 	fmt.Fprintf(a.stdout, "MACs           %d\n", cost.MACs)
-	fmt.Fprintf(a.stdout, "latency        %.3f ms (batch 1, one thread)\n", latency)
+	fmt.Fprintf(a.stdout, "latency        %.3f ms (batch 1, one thread)\n", latencyMS)
 	fmt.Fprintf(a.stdout, "weights        %s\narchitecture   %s\n", weights, archFile)
 	return nil
-}
-
-// replayLatency times the trained model on the first test image, normalised
-// with the training statistics as in training.
-func replayLatency(ctx context.Context, res childnet.TrainResult, train, test *dataset.Set) (float64, error) {
-	loader, err := dataset.NewLoader(test.Subset(1), dataset.ComputeStats(train), dataset.LoaderConfig{BatchSize: 1}, nil)
-	if err != nil {
-		return 0, err
-	}
-	x := make([]float32, loader.BatchLen())
-	y := make([]int32, 1)
-	loader.Next(x, y)
-	return runs.MeasureLatency(ctx, res.Model.NewWorker(1), res.Child, x, runs.DefaultLatencyRuns)
 }
 
 // writeFileWith writes a file through write: to a temporary file in the same

@@ -20,6 +20,7 @@ import (
 
 	"nas/dataset"
 	"nas/kernels"
+	"nas/latency"
 	"nas/rl"
 	"nas/runs"
 	"nas/searchspace"
@@ -39,7 +40,9 @@ type searchOptions struct {
 	Strategy string `json:"strategy"`
 	Seed     uint64 `json:"seed"`
 	// LatencyTarget is the target latency T of the mnas rewards, in ms.
-	LatencyTarget    float64 `json:"latency_target_ms"`
+	LatencyTarget float64 `json:"latency_target_ms"`
+	// Latency is how a child's latency is found: measure or table.
+	Latency          string  `json:"latency"`
 	ValSize          int     `json:"val_size"`
 	TrainImages      int     `json:"train_images"`
 	SupernetSteps    int     `json:"supernet_steps"`
@@ -57,6 +60,9 @@ const (
 	rewardAccuracy = "accuracy"
 	rewardMnasSoft = "mnas-soft"
 	rewardMnasHard = "mnas-hard"
+
+	latencyMeasure = "measure"
+	latencyTable   = "table"
 )
 
 // resumeFlags are the flags --resume allows; every other search flag comes
@@ -66,7 +72,7 @@ var resumeFlags = map[string]bool{"resume": true, "store": true, "workers": true
 func newSearchCmd(a *app) *cobra.Command {
 	opts := searchOptions{
 		Data: dataset.SourceFashionMNIST, Space: searchspace.SpaceDefault, Budget: "100", Workers: 1,
-		Reward: rewardAccuracy, Strategy: rl.NameReinforce, Seed: 1, ValSize: 1000,
+		Reward: rewardAccuracy, Strategy: rl.NameReinforce, Latency: latencyMeasure, Seed: 1, ValSize: 1000,
 		SupernetSteps: runs.DefaultSupernetSteps, ChildrenPerBatch: runs.DefaultChildrenPerBatch,
 		BatchSize: runs.DefaultBatchSize, LearningRate: runs.DefaultLearningRate, RecalImages: runs.DefaultRecalibrationImages,
 	}
@@ -113,6 +119,7 @@ LAT ≤ T and ACC·(LAT/T)^-1 above it, with T = --latency-target in ms.`,
 	f.IntVar(&opts.Workers, "workers", opts.Workers, "children trained or scored at once; only 1 gives a reproducible trial sequence")
 	f.StringVar(&opts.Reward, "reward", opts.Reward, "reward: accuracy, mnas-soft or mnas-hard")
 	f.Float64Var(&opts.LatencyTarget, "latency-target", 0, "target latency T in ms at batch 1 on one thread (required by the mnas rewards)")
+	f.StringVar(&opts.Latency, "latency", opts.Latency, "latency source: measure (time each child) or table (predict from this machine's table built by `nas latency profile`)")
 	f.StringVar(&opts.Strategy, "strategy", opts.Strategy, "strategy: reinforce (LSTM controller), random or evolution")
 	f.Uint64Var(&opts.Seed, "seed", opts.Seed, "seed of the controller, supernet weights, data split and batch order")
 	f.IntVar(&opts.ValSize, "val-size", opts.ValSize, "validation images held out from the training split")
@@ -167,6 +174,9 @@ func (o searchOptions) check() (runs.Config, error) {
 	if _, err := o.rewardFunc(); err != nil {
 		return cfg, err
 	}
+	if o.Latency != latencyMeasure && o.Latency != latencyTable {
+		return cfg, usageErrorf("unknown --latency %q: use measure or table", o.Latency)
+	}
 	if !slices.Contains(rl.StrategyNames, o.Strategy) {
 		return cfg, usageErrorf("unknown --strategy %q: use %s", o.Strategy, strings.Join(rl.StrategyNames, ", "))
 	}
@@ -200,6 +210,22 @@ type searchSetup struct {
 	dataName string
 	train    *dataset.Set
 	val      *dataset.Set
+	// latency replaces latency measurement when not nil.
+	latency func(context.Context, searchspace.Arch) (float64, error)
+}
+
+// useLatencyTable sets setup.latency to the prediction of this machine's
+// latency table in s when --latency is table.
+func useLatencyTable(s *store.Store, o searchOptions, setup *searchSetup) error {
+	if o.Latency != latencyTable {
+		return nil
+	}
+	table, err := latency.LoadFor(s, setup.space, latency.ThisMachine(1).ID())
+	if err != nil {
+		return badInput(err)
+	}
+	setup.latency = table.Latency
+	return nil
 }
 
 // loadSearchData loads the data and splits off the validation images, and
@@ -260,11 +286,18 @@ func startSearch(ctx context.Context, a *app, o searchOptions) error {
 	}
 
 	// Open the store only once every flag and the data are known good.
-	s, err := openStoreForWrite(storePath(o.store))
+	path := storePath(o.store)
+	if _, err := os.Stat(path); o.Latency == latencyTable && errors.Is(err, os.ErrNotExist) {
+		return inputErrorf("--latency table: store %s does not exist, so it has no latency table; build one with `nas latency profile --store %s`", path, path)
+	}
+	s, err := openStoreForWrite(path)
 	if err != nil {
 		return err
 	}
 	defer s.Close()
+	if err := useLatencyTable(s, o, &setup); err != nil {
+		return err
+	}
 	config, _ := json.Marshal(o)
 	spaceJSON, _ := json.Marshal(setup.space)
 	run, err := s.CreateRun(store.Run{
@@ -312,6 +345,9 @@ func resumeSearch(ctx context.Context, a *app, path, runID string, workers int) 
 	if err != nil {
 		return err
 	}
+	if err := useLatencyTable(s, o, &setup); err != nil {
+		return err
+	}
 	a.logger.Info("resume search", "run", runID, "store", s.Path(), "trials", run.Trials, "status", run.Status)
 	return runSearch(ctx, a, s, runID, o, setup)
 }
@@ -330,9 +366,9 @@ func runSearch(ctx context.Context, a *app, s *store.Store, runID string, o sear
 	// Split the cores between the workers, so that W workers do not run
 	// W·GOMAXPROCS kernel goroutines.
 	kernels.SetThreads(max(1, runtime.GOMAXPROCS(0)/o.Workers))
-	backend, err := runs.NewLocal(setup.space, setup.train, setup.val, o.Workers, runs.LocalConfig{
-		BatchSize: o.BatchSize, LearningRate: o.LearningRate, RecalibrationImages: o.RecalImages, Seed: o.Seed,
-	})
+	localCfg := runs.LocalConfig{BatchSize: o.BatchSize, LearningRate: o.LearningRate, RecalibrationImages: o.RecalImages, Seed: o.Seed}
+	localCfg.Latency = setup.latency
+	backend, err := runs.NewLocal(setup.space, setup.train, setup.val, o.Workers, localCfg)
 	if err != nil {
 		return err
 	}

@@ -134,6 +134,8 @@ func TestSearchFlagErrors(t *testing.T) {
 		{"mnas without target", []string{"--reward", "mnas-soft"}, exitUsage, "--latency-target"},
 		{"unknown reward", []string{"--reward", "speed"}, exitUsage, "--reward"},
 		{"unknown strategy", []string{"--strategy", "guess"}, exitUsage, "--strategy"},
+		{"unknown latency source", []string{"--latency", "guess"}, exitUsage, "--latency"},
+		{"no latency table", []string{"--latency", "table"}, exitBadInput, "nas latency profile"},
 		{"zero workers", []string{"--workers", "0"}, exitUsage, "--workers"},
 		{"negative lr", []string{"--lr", "-1"}, exitUsage, "--lr"},
 		{"missing data", []string{"--data", filepath.Join(t.TempDir(), "absent")}, exitBadInput, "--data"},
