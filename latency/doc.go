@@ -18,10 +18,10 @@
 //     an Entry with the run count, median, mean and variance. Profile
 //     builds one by timing each configuration alone, on buffers of its own
 //     and with the same kernel calls as childnet's forward pass.
-//     Table.Predict returns OverheadMs + Scale·Σ medians, where OverheadMs
-//     and Scale are fitted by least squares to children measured end to end
-//     while profiling, and it returns an error wrapping ErrMissingEntry,
-//     never 0, for a configuration the table lacks.
+//     Table.Predict returns OverheadMs + Scale·Σ medians. OverheadMs is 0
+//     and Scale 1 unless the profile was asked to fit them to children
+//     measured end to end. Predict returns an error wrapping
+//     ErrMissingEntry, never 0, for a configuration the table lacks.
 //   - Validate compares predictions with end-to-end measurements of
 //     uniformly sampled children: Spearman rank correlation and mean
 //     relative error.

@@ -13,7 +13,6 @@ import (
 
 // Defaults of ProfileOptions.
 const (
-	DefaultCalibrationSamples = 12
 	// DefaultMinSampleTime is the least time one timed run of an entry
 	// takes: an entry faster than this is called several times per run, so
 	// that timer resolution and call overhead do not dominate.
@@ -27,8 +26,9 @@ type ProfileOptions struct {
 	Measure MeasureOptions
 	// CalibrationSamples is the number of children, drawn uniformly from
 	// the space, measured end to end to fit Table.OverheadMs and
-	// Table.Scale; 0 means DefaultCalibrationSamples and a negative value
-	// means none (overhead 0, scale 1).
+	// Table.Scale. The default, 0, fits nothing (overhead 0, scale 1),
+	// because on the default space a fit to 12 children made predictions
+	// worse than the plain sum (docs/latency.md has the numbers).
 	CalibrationSamples int
 	// MinSampleTime is the least time of one timed run of an entry; 0
 	// means DefaultMinSampleTime.
@@ -47,8 +47,8 @@ type ProfileOptions struct {
 // Profile measures every layer configuration that the space s can produce
 // (SpaceKeys) at batch 1 and returns the table. Each entry is timed alone on
 // buffers of its own, calling the same kernels as childnet's eval-mode
-// forward pass. Then CalibrationSamples children are measured end to end
-// (Measure) and calibrate fits OverheadMs and Scale to them. Profile sets the kernels'
+// forward pass. Then CalibrationSamples children, if any, are measured end
+// to end (Measure) and calibrate fits OverheadMs and Scale to them. Profile sets the kernels'
 // thread cap while it runs, so nothing else may run kernels meanwhile. s
 // must be valid.
 func Profile(ctx context.Context, s searchspace.Space, opts ProfileOptions) (*Table, error) {
@@ -56,10 +56,9 @@ func Profile(ctx context.Context, s searchspace.Space, opts ProfileOptions) (*Ta
 	if err != nil {
 		return nil, err
 	}
-	if opts.CalibrationSamples == 0 {
-		opts.CalibrationSamples = DefaultCalibrationSamples
+	if opts.CalibrationSamples < 0 {
+		return nil, fmt.Errorf("latency: invalid calibration sample count %d: use 0 for none, or 3 or more", opts.CalibrationSamples)
 	}
-	opts.CalibrationSamples = max(opts.CalibrationSamples, 0)
 	if opts.MinSampleTime <= 0 {
 		opts.MinSampleTime = DefaultMinSampleTime
 	}

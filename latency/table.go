@@ -60,16 +60,16 @@ type Table struct {
 	// ClockThreadCPU.
 	Clock string `json:"clock"`
 	// OverheadMs and Scale calibrate the sum of entries to end-to-end
-	// latency: Predict returns OverheadMs + Scale·sum. Profile fits them by
-	// least squares to children measured end to end. OverheadMs covers what
-	// no entry times, such as the forward pass's input checks and workspace
-	// set-up. Scale covers effects that grow with the network, such as
-	// cache state: a layer timed alone reads inputs left hot by its own
-	// previous run.
+	// latency: Predict returns OverheadMs + Scale·sum. Profile fits them,
+	// when asked, by least squares to children measured end to end.
+	// OverheadMs covers what no entry times, such as the forward pass's
+	// input checks and workspace set-up. Scale covers effects that grow
+	// with the network, such as cache state: a layer timed alone reads
+	// inputs left hot by its own previous run.
 	OverheadMs float64 `json:"overhead_ms"`
 	Scale      float64 `json:"scale"`
 	// CalibrationSamples is the number of children OverheadMs and Scale
-	// come from; 0 means none (overhead 0, scale 1).
+	// were fitted to, or 0 for none (overhead 0, scale 1).
 	CalibrationSamples int `json:"calibration_samples"`
 	// Entries are sorted by key.
 	Entries []Entry `json:"entries"`

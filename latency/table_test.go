@@ -100,7 +100,7 @@ func TestProfileCoversSpace(t *testing.T) {
 			t.Errorf("entry %+v: want 3 runs and a positive median", e)
 		}
 	}
-	if table.CalibrationSamples != 3 || !(table.Scale > 0) || math.IsNaN(table.OverheadMs) {
+	if table.CalibrationSamples != 3 || !(table.Scale >= 0.5 && table.Scale <= 2) || math.IsNaN(table.OverheadMs) {
 		t.Errorf("calibration: %d samples, overhead %v, scale %v", table.CalibrationSamples, table.OverheadMs, table.Scale)
 	}
 	if table.Space != "tiny" || table.SpaceHash != SpaceHash(s) || table.Clock != DefaultClock(1) || table.Machine.Threads != 1 {

@@ -29,6 +29,7 @@ type latencyOptions struct {
 	clock     string
 	samples   int
 	seed      uint64
+	calibrate int
 	machine   string // machine id of the table, or empty for the one saved last
 	asJSON    bool
 }
@@ -80,11 +81,12 @@ func newLatencyProfileCmd(a *app) *cobra.Command {
 		Long: `profile times, at batch 1, every layer configuration (stem, block,
 head conv, classifier) that the space can produce at each width and
 resolution multiplier, each alone with the kernels of the eval-mode
-forward pass. It then measures ` + fmt.Sprint(latency.DefaultCalibrationSamples) + ` sampled children end to end and
-fits the prediction overhead + scale × sum of entries to them. The table
-is stored per space and machine, and searches and "validate" on the same
-space use the table stored last. A measurement whose coefficient of
-variation stays above 0.1 after 3 attempts is kept and counted as noisy.`,
+forward pass. A child's predicted latency is the sum of its entries; with
+--calibrate N, profile also measures N sampled children end to end and
+fits overhead + scale × sum to them. The table is stored per space and
+machine, and searches and "validate" on the same space use the table
+stored last. A measurement whose coefficient of variation stays above 0.1
+after 3 attempts is kept and counted as noisy.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			return runLatencyProfile(cmd.Context(), a, opts)
@@ -93,6 +95,7 @@ variation stays above 0.1 after 3 attempts is kept and counted as noisy.`,
 	addSpaceFlags(cmd, &opts.space)
 	addStoreFlag(cmd, &opts.storePath)
 	cmd.Flags().IntVar(&opts.threads, "threads", opts.threads, "kernel threads during the measurement")
+	cmd.Flags().IntVar(&opts.calibrate, "calibrate", 0, "children to measure end to end and fit overhead + scale × sum to (0: predict the plain sum)")
 	cmd.Flags().StringVar(&opts.clock, "clock", "", "clock: thread-cpu (CPU time of the measuring thread, needs 1 thread, Linux only) or wall (default: thread-cpu at 1 thread on Linux, else wall)")
 	addMeasureFlags(cmd, &opts)
 	return cmd
@@ -121,6 +124,9 @@ func runLatencyProfile(ctx context.Context, a *app, opts latencyOptions) error {
 	if err != nil {
 		return err
 	}
+	if opts.calibrate != 0 && opts.calibrate < 3 {
+		return usageErrorf("invalid --calibrate %d: use 0 for none, or 3 or more children for a fit of overhead and scale", opts.calibrate)
+	}
 	space, err := resolveSpace(opts.space)
 	if err != nil {
 		return err
@@ -135,10 +141,11 @@ func runLatencyProfile(ctx context.Context, a *app, opts latencyOptions) error {
 	if err != nil {
 		return err
 	}
-	bar := newLatencyBar(a, len(keys)+latency.DefaultCalibrationSamples, "entries")
+	bar := newLatencyBar(a, len(keys)+opts.calibrate, "entries")
 	a.logger.Info("profiling latency", "space", space.Name, "entries", len(keys), "threads", opts.threads)
 	start := time.Now()
-	table, err := latency.Profile(ctx, space, latency.ProfileOptions{Measure: measure, Seed: opts.seed, Logger: a.logger, Progress: bar.set})
+	table, err := latency.Profile(ctx, space, latency.ProfileOptions{Measure: measure, CalibrationSamples: opts.calibrate,
+		Seed: opts.seed, Logger: a.logger, Progress: bar.set})
 	bar.finish()
 	if err != nil {
 		return err
@@ -166,8 +173,12 @@ func runLatencyProfile(ctx context.Context, a *app, opts latencyOptions) error {
 	w := a.stdout
 	fmt.Fprintf(w, "profiled %d entries of space %s (%s) in %.1f s; %d noisy (CV above %.2f after every attempt)\n",
 		report.Entries, report.Space, report.SpaceHash, report.Seconds, noisy, latency.DefaultMaxCV)
-	fmt.Fprintf(w, "prediction: %.4f ms + %.3f × sum of entries, fitted on %d children measured end to end\n",
-		report.OverheadMs, report.Scale, report.CalibrationSamples)
+	if report.CalibrationSamples > 0 {
+		fmt.Fprintf(w, "prediction: %.4f ms + %.3f × sum of entries, fitted on %d children measured end to end\n",
+			report.OverheadMs, report.Scale, report.CalibrationSamples)
+	} else {
+		fmt.Fprintln(w, "prediction: sum of entries, uncalibrated")
+	}
 	fmt.Fprintf(w, "machine %s: %s, %s clock\n", report.MachineID, report.Machine, report.Clock)
 	fmt.Fprintf(w, "stored in %s; check it with `nas latency validate`\n", report.Store)
 	return nil

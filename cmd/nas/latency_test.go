@@ -55,11 +55,22 @@ func TestLatencyProfileJSON(t *testing.T) {
 	if err := json.Unmarshal([]byte(stdout), &got); err != nil {
 		t.Fatalf("stdout is not JSON: %v\n%s", err, stdout)
 	}
-	if got.Space != "tiny" || got.Entries != 34 || got.CalibrationSamples != 12 || got.Store != db {
-		t.Errorf("report %+v, want space tiny, 34 entries, 12 calibration children, store %s", got, db)
+	if got.Space != "tiny" || got.Entries != 34 || got.CalibrationSamples != 0 || got.Scale != 1 || got.Store != db {
+		t.Errorf("report %+v, want space tiny, 34 entries, no calibration, store %s", got, db)
 	}
-	if !(got.Scale > 0) || got.MachineID == "" || got.Clock == "" {
-		t.Errorf("report %+v lacks a scale, machine id or clock", got)
+	if got.MachineID == "" || got.Clock == "" {
+		t.Errorf("report %+v lacks a machine id or clock", got)
+	}
+
+	code, stdout, stderr = runCommand(t, "latency", "profile", "--space", space, "--store", db, "--runs", "3", "--calibrate", "4", "--json")
+	if code != exitOK {
+		t.Fatalf("--calibrate 4: exit %d, stderr: %s", code, stderr)
+	}
+	if err := json.Unmarshal([]byte(stdout), &got); err != nil {
+		t.Fatalf("stdout is not JSON: %v\n%s", err, stdout)
+	}
+	if got.CalibrationSamples != 4 {
+		t.Errorf("--calibrate 4 fitted on %d children", got.CalibrationSamples)
 	}
 }
 
@@ -178,6 +189,7 @@ func TestLatencyExitCodes(t *testing.T) {
 		{"zero threads", []string{"latency", "profile", "--space", space, "--store", db, "--threads", "0"}, exitUsage, "--threads 0"},
 		{"bad clock", []string{"latency", "profile", "--space", space, "--store", db, "--clock", "tsc"}, exitUsage, `--clock "tsc"`},
 		{"thread clock on 2 threads", []string{"latency", "profile", "--space", space, "--store", db, "--threads", "2", "--clock", "thread-cpu"}, exitUsage, "needs --threads 1"},
+		{"calibrate 2", []string{"latency", "profile", "--space", space, "--store", db, "--calibrate", "2"}, exitUsage, "--calibrate 2"},
 		{"one sample", []string{"latency", "validate", "--space", space, "--store", db, "--samples", "1"}, exitUsage, "--samples 1"},
 		{"no store", []string{"latency", "validate", "--space", space, "--store", filepath.Join(t.TempDir(), "none.db")}, exitBadInput, "not found"},
 		{"export needs a file", []string{"latency", "export"}, exitUsage, "accepts 1 arg"},
