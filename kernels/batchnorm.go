@@ -177,9 +177,10 @@ func (s *BatchNormStats) Reset() {
 	clear(s.m2)
 }
 
-// Add adds the rows of one batch, in as [rows, c], using the pairwise update
-// of Chan, Golub and LeVeque so that the result equals the statistics of all
-// rows concatenated up to float64 rounding.
+// Add adds the rows of one batch, in as [rows, c]. It merges the batch's mean
+// and sum of squared deviations into the totals with the pairwise update
+// m2 += m2_batch + δ²·n·n_batch/(n+n_batch), so the result equals the
+// statistics of all rows concatenated up to float64 rounding.
 func (s *BatchNormStats) Add(in []float32, rows int) {
 	c := len(s.mean)
 	need("BatchNormStats.Add", "in", in, rows*c)

@@ -8,7 +8,7 @@ import (
 )
 
 // The AVX-512 row kernels walk one block of 16 channels at a time down the
-// rows, so each accumulator stays in a register; the rows of one call
+// rows, so each accumulator stays in a register. The rows of one call
 // (bnBlockRows for the reductions) stay in L1 between channel blocks.
 
 func sumRowsSIMD(acc, in []float32, r0, r1, c int) bool {

@@ -193,3 +193,34 @@ func TestBatchNormBackwardInPlace(t *testing.T) {
 	BatchNormBackward(dOut, make([]float32, c), make([]float32, c), dOut, in, mean, invStd, gamma, rows, c)
 	requireIdentical(t, "dIn", want, dOut)
 }
+
+func TestBatchNormConv2DDeterministic(t *testing.T) {
+	const n, h, w, cin, cout, rows = 8, 14, 14, 3, 20, 8 * 14 * 14 // rows spans several 256-row parts
+	r := newRand(17)
+	f := ConvFilter{Data: randSlice(r, 9*cin*cout), KMax: 3, CinMax: cin, CoutMax: cout, K: 3}
+	in, dOut := randSlice(r, n*h*w*cin), randSlice(r, rows*cout)
+	gamma, beta := randSlice(r, cout), randSlice(r, cout)
+	run := func() [][]float32 {
+		conv, bn := make([]float32, rows*cout), make([]float32, rows*cout)
+		mean, invStd := make([]float32, cout), make([]float32, cout)
+		Conv2DForward(conv, in, f, n, h, w, cin, cout, 1)
+		BatchNormReLU6ForwardTrain(bn, mean, invStd, conv, gamma, beta, nil, nil, rows, cout, 0)
+		dConv, dGamma, dBeta := make([]float32, rows*cout), make([]float32, cout), make([]float32, cout)
+		BatchNormReLU6Backward(dConv, dGamma, dBeta, dOut, conv, bn, mean, invStd, gamma, rows, cout)
+		dIn, dW := make([]float32, len(in)), make([]float32, len(f.Data))
+		Conv2DBackward(dIn, dW, dConv, in, f, n, h, w, cin, cout, 1)
+		return [][]float32{conv, bn, dConv, dGamma, dBeta, dIn, dW}
+	}
+	names := []string{"conv", "bn", "dConv", "dGamma", "dBeta", "dIn", "dW"}
+	for _, threads := range []int{1, 2, 3} {
+		withThreads(threads, func() {
+			first := run()
+			for range 2 {
+				again := run()
+				for i := range first {
+					requireIdentical(t, names[i], first[i], again[i])
+				}
+			}
+		})
+	}
+}

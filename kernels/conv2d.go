@@ -3,9 +3,9 @@ package kernels
 import "fmt"
 
 // ConvFilter is a view of a full convolution weight tensor (the stem) shared
-// by a supernet: Data has HWIO layout [KMax][KMax][CinMax][CoutMax], and a
-// child with kernel size K (odd, at most KMax) uses the centre K×K taps, the
-// first Cin input and the first Cout output channels. Weight (ky, kx, ci, co)
+// by a supernet. Data has HWIO layout [KMax][KMax][CinMax][CoutMax]. A child
+// with kernel size K (odd, at most KMax) uses the centre K×K taps, the first
+// Cin input channels and the first Cout output channels. Weight (ky, kx, ci, co)
 // is Data[(((ky+o)*KMax+(kx+o))*CinMax+ci)*CoutMax+co] with o = (KMax-K)/2.
 type ConvFilter struct {
 	Data                  []float32

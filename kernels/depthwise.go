@@ -3,8 +3,8 @@ package kernels
 import "fmt"
 
 // DepthwiseFilter is a view of a depthwise weight tensor shared by a
-// supernet: Data has layout [KMax][KMax][CMax], and a child with kernel size
-// K (odd, at most KMax) uses the centre K×K taps and the first C channels.
+// supernet. Data has layout [KMax][KMax][CMax]. A child with kernel size K
+// (odd, at most KMax) uses the centre K×K taps and the first C channels.
 // Tap (ky, kx) of channel ch is Data[((ky+o)*KMax+(kx+o))*CMax+ch] with
 // o = (KMax-K)/2.
 type DepthwiseFilter struct {

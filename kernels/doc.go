@@ -1,8 +1,8 @@
 // Package kernels implements the forward and backward passes that train
-// MobileNet-style children on a CPU: full k×k convolution (the stem),
-// depthwise convolution, pointwise (1×1) convolution as a GEMM, batch norm,
-// ReLU6, residual add, global average pooling, a linear layer, softmax
-// cross-entropy and bilinear resizing.
+// MobileNet-style children on a CPU. The ops are full k×k convolution (the
+// stem), depthwise convolution, pointwise (1×1) convolution as a GEMM, batch
+// norm (also fused with ReLU6), ReLU6, residual add, global average pooling,
+// a linear layer, softmax cross-entropy and bilinear resizing.
 //
 // # Layout
 //
@@ -45,9 +45,11 @@
 //
 // The default build is plain Go. Built with GOEXPERIMENT=simd on amd64, the
 // package also compiles AVX-512 kernels (package simd/archsimd) and uses them
-// when the CPU supports AVX-512; Path reports which path a binary runs. Each
-// fast kernel keeps a naive reference beside it (the *Ref functions in the
-// tests' oracle files), and both paths pass the same tests.
+// when the CPU supports AVX-512; Path reports which path a binary runs. The
+// AVX-512 code sits in *_simd.go files behind hooks in the plain-Go row
+// functions, which stay as the fallback. The tests check both paths against
+// float64 references (depthwiseRef, conv2dRef and others in the _test files),
+// gemmNaive and central finite differences.
 //
 // # Panics
 //

@@ -7,7 +7,7 @@ import "fmt"
 //	C = alpha*op(A)*op(B) + beta*C
 //
 // where op(X) is X, or Xᵀ when the matching trans flag is set. op(A) is m×k,
-// op(B) is k×n and C is m×n; lda, ldb and ldc are the row strides (leading
+// op(B) is k×n and C is m×n. lda, ldb and ldc are the row strides (leading
 // dimensions) of a, b and c as stored. With beta == 0, C is overwritten and
 // its old contents (NaN included) are ignored, as in BLAS sgemm.
 //

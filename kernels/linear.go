@@ -5,7 +5,7 @@ package kernels
 //	out[i,o] = bias[o] + Σ_j in[i,j] · w[j,o]
 //
 // in is [n, cin], out is [n, cout] and is overwritten. w is the top-left
-// cin×cout block of a row-major supernet matrix with leading dimension ldw;
+// cin×cout block of a row-major supernet matrix with leading dimension ldw.
 // bias has at least cout entries, or is nil for no bias.
 func LinearForward(out, in, w []float32, ldw int, bias []float32, n, cin, cout int) {
 	const op = "LinearForward"

@@ -11,8 +11,8 @@ import (
 
 // The two benchmarks run one training step (forward and backward, no
 // optimizer) of the same tinyNet at batch 64 on 28×28×1 images with width
-// 32: once as a gorgonia graph on a tape machine, once as direct kernel
-// calls into preallocated buffers. The difference is what the graph costs.
+// 32. BenchmarkStepGraph runs it as a gorgonia graph on a tape machine, and
+// BenchmarkStepDirect as kernel calls into preallocated buffers.
 const (
 	benchN, benchSide, benchCin, benchWidth, benchClasses = 64, 28, 1, 32, 10
 )

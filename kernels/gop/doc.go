@@ -13,10 +13,10 @@
 //
 // # Caveats
 //
-// Graph execution allocates a new tensor for every op output on every run,
-// and the depthwise, convolution and batch norm gradient ops each run the
-// whole backward kernel to keep one of its outputs, so calling package
-// kernels directly is faster; bench_test.go measures the difference.
+// Graph execution allocates a new tensor for every op output on every run.
+// The depthwise, convolution and batch norm gradient ops each run the whole
+// backward kernel to keep one of its outputs. Calling package kernels
+// directly is therefore faster, and bench_test.go measures by how much.
 // BatchNorm normalises with batch statistics and does not update running
 // statistics.
 package gop

@@ -11,7 +11,7 @@ import (
 )
 
 // kernelOp is a gorgonia Op whose sizes are fixed when it is built. forward
-// computes the output from the inputs' float32 data; grads[i], when not nil,
+// computes the output from the inputs' float32 data. grads[i], when not nil,
 // builds the op that computes the gradient of input i from the inputs
 // followed by the output gradient.
 type kernelOp struct {
@@ -87,9 +87,9 @@ func float32Data(v gorgonia.Value) ([]float32, error) {
 	return nil, fmt.Errorf("value of type %T is not a float32 tensor", v)
 }
 
-func (op *kernelOp) ReturnsPtr() bool     { return false }
-func (op *kernelOp) CallsExtern() bool    { return false }
-func (op *kernelOp) OverwritesInput() int { return -1 }
+func (op *kernelOp) ReturnsPtr() bool      { return false }
+func (op *kernelOp) CallsExtern() bool     { return false }
+func (op *kernelOp) OverwritesInput() int  { return -1 }
 func (op *kernelOp) WriteHash(h hash.Hash) { fmt.Fprint(h, op.name) }
 func (op *kernelOp) String() string        { return op.name }
 
