@@ -142,8 +142,8 @@ func TestSearch_RealPackages(t *testing.T) {
 	st := openStore(t)
 	cfg := Config{Children: 4, ChildrenPerBatch: 2, SupernetSteps: 3, Seed: 11}
 
-	// A latency function stands in for measurement, as a latency table
-	// does.
+	// A latency function replaces the measurement, as a latency table's
+	// Latency method does.
 	predict := func(_ context.Context, a searchspace.Arch) (float64, error) { return float64(len(a.ID())) / 4, nil }
 	newSearch := func() *Search {
 		local, err := NewLocal(space, train, val, 1, LocalConfig{BatchSize: 32, RecalibrationImages: 64, Seed: cfg.Seed, Latency: predict})

@@ -142,8 +142,8 @@ func TestRun_ResumeMatchesUninterrupted(t *testing.T) {
 	}
 	want := sequence(t, st, whole)
 
-	// Stop once after a committed batch and once in the middle of a batch,
-	// each time continuing with fresh fakes as a new process would.
+	// Stop after a committed batch, during supernet training and during
+	// scoring, each time continuing with fresh fakes as a new process would.
 	resumed := newRun(t, st)
 	ctx, cancel := context.WithCancel(context.Background())
 	s, _ = newSearch(st, cfg)

@@ -84,7 +84,7 @@ func (o replayOptions) check() error {
 	return nil
 }
 
-// replayReport is what `nas replay --json` prints: the stored replay.
+// replayReport is the output of `nas replay --json`: the stored replay.
 type replayReport = store.Replay
 
 func replayTrial(ctx context.Context, a *app, opts replayOptions, id string, seedSet bool) error {
@@ -104,7 +104,7 @@ func replayTrial(ctx context.Context, a *app, opts replayOptions, id string, see
 		return lookupError(err)
 	}
 	if arch == nil {
-		return inputErrorf("trial %s has no architecture (its tokens did not decode: %s); pick another with `nas best`", t.ID(), t.Error)
+		return inputErrorf("trial %s has no architecture because its tokens did not decode (%s): pick another with `nas best`", t.ID(), t.Error)
 	}
 	seed := run.Seed
 	if seedSet {

@@ -86,8 +86,9 @@ training data, turns accuracy and latency into rewards, and updates the
 strategy. Every scored child is a trial in the store.
 
 The budget is a number of children (--budget 100) or a wall time
-(--budget 30m). Ctrl-C stops at once and keeps every completed batch;
---resume RUN continues a stopped run from its last batch.
+(--budget 30m). A checkpoint is stored after the supernet training and after
+the scoring of each batch. Ctrl-C stops at once, losing only the phase in
+flight, and --resume RUN continues a stopped run from its last checkpoint.
 
 Rewards: accuracy; mnas-soft, ACC·(LAT/T)^-0.07; mnas-hard, ACC when
 LAT ≤ T and ACC·(LAT/T)^-1 above it, with T = --latency-target in ms.`,
@@ -119,7 +120,7 @@ LAT ≤ T and ACC·(LAT/T)^-1 above it, with T = --latency-target in ms.`,
 	f.IntVar(&opts.Workers, "workers", opts.Workers, "children trained or scored at once; only 1 gives a reproducible trial sequence")
 	f.StringVar(&opts.Reward, "reward", opts.Reward, "reward: accuracy, mnas-soft or mnas-hard")
 	f.Float64Var(&opts.LatencyTarget, "latency-target", 0, "target latency T in ms at batch 1 on one thread (required by the mnas rewards)")
-	f.StringVar(&opts.Latency, "latency", opts.Latency, "latency source: measure (time each child) or table (predict from this machine's table built by `nas latency profile`)")
+	f.StringVar(&opts.Latency, "latency", opts.Latency, "latency source: measure (time each child) or table (predict from this machine's table, built by nas latency profile)")
 	f.StringVar(&opts.Strategy, "strategy", opts.Strategy, "strategy: reinforce (LSTM controller), random or evolution")
 	f.Uint64Var(&opts.Seed, "seed", opts.Seed, "seed of the controller, supernet weights, data split and batch order")
 	f.IntVar(&opts.ValSize, "val-size", opts.ValSize, "validation images held out from the training split")
@@ -129,12 +130,13 @@ LAT ≤ T and ACC·(LAT/T)^-1 above it, with T = --latency-target in ms.`,
 	f.IntVar(&opts.BatchSize, "batch-size", opts.BatchSize, "mini-batch size of supernet training and evaluation")
 	f.Float64Var(&opts.LearningRate, "lr", opts.LearningRate, "supernet learning rate (SGD, Nesterov momentum 0.9)")
 	f.IntVar(&opts.RecalImages, "recal-images", opts.RecalImages, "training images over which BN statistics are recomputed before a child is scored")
-	f.StringVar(&opts.resume, "resume", "", "continue the stopped run RUN (such as r3) from its last completed batch")
+	f.StringVar(&opts.resume, "resume", "", "continue the stopped run RUN (such as r3) from its last checkpoint")
 	addStoreFlag(cmd, &opts.store)
 	return cmd
 }
 
-// check validates the options that need no data, and returns the budget.
+// check validates the options that need no data and returns the search
+// configuration they give.
 func (o searchOptions) check() (runs.Config, error) {
 	cfg := runs.Config{
 		Workers: o.Workers, ChildrenPerBatch: o.ChildrenPerBatch, SupernetSteps: o.SupernetSteps, Seed: o.Seed,
@@ -203,8 +205,8 @@ func (o searchOptions) rewardFunc() (runs.RewardFunc, error) {
 	}
 }
 
-// searchSetup is what a search needs besides the store: data, space,
-// strategy and backend.
+// searchSetup holds the inputs of a search besides the store and flags: the
+// data splits, the space and an optional latency predictor.
 type searchSetup struct {
 	space    searchspace.Space
 	dataName string
@@ -391,7 +393,7 @@ func runSearch(ctx context.Context, a *app, s *store.Store, runID string, o sear
 	res, err := search.Run(ctx, runID)
 	if err != nil {
 		if errors.Is(err, context.Canceled) {
-			fmt.Fprintf(a.stderr, "search interrupted: %d trials of run %s are stored; continue with `nas search --resume %s`\n", res.Trials, runID, runID)
+			fmt.Fprintf(a.stderr, "search interrupted: %d trials of run %s are stored. Continue with `nas search --resume %s`\n", res.Trials, runID, runID)
 		}
 		return err
 	}

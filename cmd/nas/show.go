@@ -18,7 +18,7 @@ type showOptions struct {
 	asJSON bool
 }
 
-// showResult is what `nas show --json` prints: the stored trial with its
+// showResult is the output of `nas show --json`: the stored trial with its
 // architecture decoded, and its replays.
 type showResult struct {
 	store.Trial
