@@ -105,9 +105,13 @@ type gemmOperands struct {
 // With overwrite set the kernel stores the product instead of adding it.
 // Only the first cols columns are needed: a kernel may leave columns past
 // cols, rounded up to its vector width, untouched.
+//
+// A kernel with maskedCols set writes exactly the first cols columns, so
+// gemmBlock passes it C directly for a partial column strip.
 type microKernel struct {
-	mr, nr int
-	fn     func(kc int, a []float32, aRow, aCol int, b []float32, bStride int, c []float32, ldc int, alpha float32, cols int, overwrite bool)
+	mr, nr     int
+	maskedCols bool
+	fn         func(kc int, a []float32, aRow, aCol int, b []float32, bStride int, c []float32, ldc int, alpha float32, cols int, overwrite bool)
 }
 
 // gemmBlock computes rows [i0, i1), columns [j0, j1) and the depth range
@@ -165,7 +169,7 @@ func gemmBlock(op gemmOperands, i0, i1, j0, j1, p0, p1 int, alpha float32, c []f
 					}
 					cols := min(nr, nc-jr)
 					cOff := ir*ldc + jc + jr
-					if rows == mr && cols == nr {
+					if rows == mr && (cols == nr || mk.maskedCols) {
 						mk.fn(kc, aStrip, aRow, aCol, bStrip, bStride, c[cOff:], ldc, alpha, cols, store)
 						continue
 					}

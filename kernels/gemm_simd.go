@@ -12,8 +12,8 @@ import (
 // only and hoists every broadcast of a step above its FMAs, so a tile needs
 // 2·rows+1 of those 15 registers. Wider tiles or an unrolled loop spill,
 // and the spills use legacy SSE moves that stall on the dirty upper halves.
-func microKernel6x16(kc int, a []float32, aRow, aCol int, b []float32, bStride int, c []float32, ldc int, alpha float32, _ int, overwrite bool) {
-	if kc < 1 || len(a) <= 5*aRow+(kc-1)*aCol || len(b) < (kc-1)*bStride+16 || len(c) < 5*ldc+16 {
+func microKernel6x16(kc int, a []float32, aRow, aCol int, b []float32, bStride int, c []float32, ldc int, alpha float32, cols int, overwrite bool) {
+	if kc < 1 || len(a) <= 5*aRow+(kc-1)*aCol || len(b) < (kc-1)*bStride+16 || len(c) < 5*ldc+min(cols, 16) {
 		panic("kernels: microKernel6x16: operand too short")
 	}
 	pa, pb := unsafe.Pointer(unsafe.SliceData(a)), unsafe.Pointer(unsafe.SliceData(b))
@@ -30,29 +30,33 @@ func microKernel6x16(kc int, a []float32, aRow, aCol int, b []float32, bStride i
 		c5 = archsimd.BroadcastFloat32x16(*(*float32)(unsafe.Add(ap, 5*rowBytes))).MulAdd(b0, c5)
 	}
 
-	// C = alpha·acc or C += alpha·acc, row by row.
+	// C = alpha·acc or C += alpha·acc, row by row, masked to the first cols
+	// columns.
 	av := archsimd.BroadcastFloat32x16(alpha)
 	pc := unsafe.Pointer(unsafe.SliceData(c))
+	m := archsimd.Mask32x16FromBits(uint16(1)<<min(cols, 16) - 1)
+	if cols >= 16 {
+		m = archsimd.Mask32x16FromBits(0xffff)
+	}
 	if overwrite {
-		c0.Mul(av).Store((*[16]float32)(unsafe.Add(pc, 0*4*ldc)))
-		c1.Mul(av).Store((*[16]float32)(unsafe.Add(pc, 1*4*ldc)))
-		c2.Mul(av).Store((*[16]float32)(unsafe.Add(pc, 2*4*ldc)))
-		c3.Mul(av).Store((*[16]float32)(unsafe.Add(pc, 3*4*ldc)))
-		c4.Mul(av).Store((*[16]float32)(unsafe.Add(pc, 4*4*ldc)))
-		c5.Mul(av).Store((*[16]float32)(unsafe.Add(pc, 5*4*ldc)))
+		store16(unsafe.Add(pc, 0*4*ldc), c0.Mul(av), m)
+		store16(unsafe.Add(pc, 1*4*ldc), c1.Mul(av), m)
+		store16(unsafe.Add(pc, 2*4*ldc), c2.Mul(av), m)
+		store16(unsafe.Add(pc, 3*4*ldc), c3.Mul(av), m)
+		store16(unsafe.Add(pc, 4*4*ldc), c4.Mul(av), m)
+		store16(unsafe.Add(pc, 5*4*ldc), c5.Mul(av), m)
 	} else {
-		addScaled(unsafe.Add(pc, 0*4*ldc), c0, av)
-		addScaled(unsafe.Add(pc, 1*4*ldc), c1, av)
-		addScaled(unsafe.Add(pc, 2*4*ldc), c2, av)
-		addScaled(unsafe.Add(pc, 3*4*ldc), c3, av)
-		addScaled(unsafe.Add(pc, 4*4*ldc), c4, av)
-		addScaled(unsafe.Add(pc, 5*4*ldc), c5, av)
+		addScaled(unsafe.Add(pc, 0*4*ldc), c0, av, m)
+		addScaled(unsafe.Add(pc, 1*4*ldc), c1, av, m)
+		addScaled(unsafe.Add(pc, 2*4*ldc), c2, av, m)
+		addScaled(unsafe.Add(pc, 3*4*ldc), c3, av, m)
+		addScaled(unsafe.Add(pc, 4*4*ldc), c4, av, m)
+		addScaled(unsafe.Add(pc, 5*4*ldc), c5, av, m)
 	}
 	archsimd.ClearAVXUpperBits()
 }
 
-// addScaled stores *dst + alpha·acc into the 16 floats at dst.
-func addScaled(dst unsafe.Pointer, acc, alpha archsimd.Float32x16) {
-	p := (*[16]float32)(dst)
-	acc.MulAdd(alpha, archsimd.LoadFloat32x16(p)).Store(p)
+// addScaled stores *dst + alpha·acc into the lanes of m at dst.
+func addScaled(dst unsafe.Pointer, acc, alpha archsimd.Float32x16, m archsimd.Mask32x16) {
+	store16(dst, acc.MulAdd(alpha, load16(dst, m)), m)
 }

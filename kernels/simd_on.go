@@ -13,7 +13,7 @@ var activeMicroKernel = pickMicroKernel()
 
 func pickMicroKernel() microKernel {
 	if useSIMD {
-		return microKernel{mr: 6, nr: 16, fn: microKernel6x16}
+		return microKernel{mr: 6, nr: 16, maskedCols: true, fn: microKernel6x16}
 	}
 	return plainMicroKernel
 }
