@@ -186,3 +186,29 @@ func TestSpaceKeysCoverSamples(t *testing.T) {
 		}
 	}
 }
+
+func TestArchKeysRepeatedBlocksShare(t *testing.T) {
+	// MobileNetV1 repeats its 512-channel, 14×14 dsconv block 5 times.
+	a, err := searchspace.Preset(searchspace.PresetV1, 1, 224, 1000)
+	if err != nil {
+		t.Fatal(err)
+	}
+	keys := ArchKeys(a)
+	if len(keys) != 15 {
+		t.Fatalf("%d keys, want stem + 13 blocks + classifier = 15", len(keys))
+	}
+	medians := map[string]float64{}
+	for _, k := range keys {
+		medians[k.String()] = 1
+	}
+	if len(medians) != 11 {
+		t.Errorf("%d distinct keys, want 11: the 5 repeated blocks share one", len(medians))
+	}
+	got, err := handTable(medians).Predict(a)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got != 15 {
+		t.Errorf("Predict = %v ms with every entry 1 ms, want 15: a shared entry counts once per use", got)
+	}
+}
