@@ -138,6 +138,9 @@ func TestSearchResumeAfterKill(t *testing.T) {
 	if st := runStatus(t, db, "r2"); st != store.RunRunning {
 		t.Errorf("status after SIGKILL %q, want %q (nothing could mark it)", st, store.RunRunning)
 	}
+	if _, stdout, _ := runCommand(t, "runs", "--store", db); !strings.Contains(stdout, "killed") || !strings.Contains(stdout, "--resume r2") {
+		t.Errorf("nas runs does not show r2 as killed with the resume command:\n%s", stdout)
+	}
 
 	// Resume r2, then stop it with SIGINT after one more batch.
 	cmd, lines = startNas(t, bin, "search", "--resume", "r2", "--store", db)

@@ -78,7 +78,15 @@ func listRuns(a *app, opts runsOptions) error {
 	}
 	tw := tabwriter.NewWriter(a.stdout, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "RUN\tSTATUS\tTRIALS\tFAILED\tBEST\tREWARD\tSPACE\tDATA\tSEED\tSTARTED\tTOOK")
+	var killed []string
 	for _, r := range rows {
+		status := r.Status
+		// The store opened read-only, so no search holds it: a run still
+		// marked running was killed before it could record its end.
+		if status == store.RunRunning {
+			status = "killed"
+			killed = append(killed, r.ID)
+		}
 		reward := "-"
 		if r.BestReward != nil {
 			reward = fmt.Sprintf("%.4f", *r.BestReward)
@@ -88,10 +96,16 @@ func listRuns(a *app, opts runsOptions) error {
 			took = r.Ended.Sub(r.Started).Round(time.Second).String()
 		}
 		fmt.Fprintf(tw, "%s\t%s\t%d\t%d\t%s\t%s\t%s\t%s\t%d\t%s\t%s\n",
-			r.ID, r.Status, r.Trials, r.Failed, orDash(r.BestTrial), reward, r.Space, r.Dataset, r.Seed,
+			r.ID, status, r.Trials, r.Failed, orDash(r.BestTrial), reward, r.Space, r.Dataset, r.Seed,
 			r.Started.Local().Format("2006-01-02 15:04"), took)
 	}
-	return tw.Flush()
+	if err := tw.Flush(); err != nil {
+		return err
+	}
+	for _, id := range killed {
+		fmt.Fprintf(a.stdout, "\nrun %s is stored as running, but no process holds the store: continue it with `nas search --resume %s`\n", id, id)
+	}
+	return nil
 }
 
 func summarizeRun(s *store.Store, r store.Run) (runSummary, error) {
