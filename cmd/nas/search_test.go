@@ -234,10 +234,18 @@ func TestLockedStore(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	for _, cmd := range [][]string{{"runs"}, {"best"}, {"show", "r1/1"}} {
+	commands := [][]string{{"runs"}, {"best"}, {"show", "r1/1"}}
+	if _, err := os.Stat(dataset.FashionMNISTDir); err == nil {
+		commands = append(commands, args(tinySearch, "--budget", "2"), []string{"search", "--resume", "r1"})
+	}
+	for _, cmd := range commands {
 		code, _, stderr := runCommand(t, args(cmd, "--store", db)...)
 		if code != exitFailure || !strings.Contains(stderr, "in use by another nas process") {
 			t.Errorf("%s on a locked store: exit %d, stderr:\n%s", cmd[0], code, stderr)
 		}
+	}
+	runs, err := s.Runs()
+	if err != nil || len(runs) != 1 || runs[0].Status != store.RunRunning {
+		t.Errorf("runs after the rejected commands = %+v, %v; want r1 alone, untouched", runs, err)
 	}
 }
