@@ -48,7 +48,20 @@ func depthwiseForwardRowSIMD(out, in []float32, f DepthwiseFilter, b, oy, h, w, 
 	tapRow, tapCol := 4*f.KMax*f.CMax, 4*f.CMax
 	pixel := 4 * c
 
-	for ox := range ow {
+	// Output columns [interiorLo, interiorHi) read all K taps of their row,
+	// so four of them share each weight load.
+	interiorLo := (pad + stride - 1) / stride
+	interiorHi := max(interiorLo, (w-k+pad)/stride+1)
+	if w-k+pad < 0 {
+		interiorHi = interiorLo
+	}
+
+	for ox := 0; ox < ow; {
+		if ox >= interiorLo && ox+4 <= interiorHi {
+			depthwiseForward4(outRow, inImage, taps, ox, oy, kyLo, kyHi, k, pad, stride, w, c, tapRow, tapCol)
+			ox += 4
+			continue
+		}
 		kxLo, kxHi := tapRange(ox, k, pad, stride, w)
 		for cb := 0; cb < c; cb += 16 {
 			m := channelMask(cb, c)
@@ -64,9 +77,38 @@ func depthwiseForwardRowSIMD(out, in []float32, f DepthwiseFilter, b, oy, h, w, 
 			}
 			store16(unsafe.Add(outRow, ox*pixel+4*cb), acc, m)
 		}
+		ox++
 	}
 	archsimd.ClearAVXUpperBits()
 	return true
+}
+
+// depthwiseForward4 computes output columns ox to ox+3 of a row, all of
+// which read every tap kx of the rows [kyLo, kyHi).
+func depthwiseForward4(outRow, inImage, taps unsafe.Pointer, ox, oy, kyLo, kyHi, k, pad, stride, w, c, tapRow, tapCol int) {
+	pixel := 4 * c
+	step := stride * pixel
+	for cb := 0; cb < c; cb += 16 {
+		m := channelMask(cb, c)
+		var acc0, acc1, acc2, acc3 archsimd.Float32x16
+		for ky := kyLo; ky < kyHi; ky++ {
+			x := (oy*stride+ky-pad)*w*pixel + (ox*stride-pad)*pixel + 4*cb
+			wt := ky*tapRow + 4*cb
+			for kx := range k {
+				wv := load16(unsafe.Add(taps, wt+kx*tapCol), m)
+				xp := x + kx*pixel
+				acc0 = load16(unsafe.Add(inImage, xp), m).MulAdd(wv, acc0)
+				acc1 = load16(unsafe.Add(inImage, xp+step), m).MulAdd(wv, acc1)
+				acc2 = load16(unsafe.Add(inImage, xp+2*step), m).MulAdd(wv, acc2)
+				acc3 = load16(unsafe.Add(inImage, xp+3*step), m).MulAdd(wv, acc3)
+			}
+		}
+		dst := ox*pixel + 4*cb
+		store16(unsafe.Add(outRow, dst), acc0, m)
+		store16(unsafe.Add(outRow, dst+pixel), acc1, m)
+		store16(unsafe.Add(outRow, dst+2*pixel), acc2, m)
+		store16(unsafe.Add(outRow, dst+3*pixel), acc3, m)
+	}
 }
 
 // maxDepthwiseK bounds the kernel sizes the AVX-512 input-gradient row
@@ -97,7 +139,7 @@ func depthwiseInputGradRowSIMD(dIn, dOut []float32, f DepthwiseFilter, b, iy, h,
 	pixel := 4 * c
 
 	var oxs, kxs [maxDepthwiseK]int
-	for ix := range w {
+	for ix := 0; ix < w; ix++ {
 		cols := 0
 		for kx := range k {
 			if ox, ok := outputIndex(ix, kx, pad, stride, ow); ok {
@@ -105,6 +147,28 @@ func depthwiseInputGradRowSIMD(dIn, dOut []float32, f DepthwiseFilter, b, iy, h,
 				cols++
 			}
 		}
+
+		// Columns in [pad, (ow-1)·stride-pad] have every tap of their
+		// parity class inside the output row. Columns ix+q·stride, q < 4,
+		// then share the taps of ix with output columns ox+q, so a group
+		// of 4·stride interior columns runs as stride blocks of four.
+		if ix >= pad && ix+4*stride-1 <= (ow-1)*stride-pad {
+			for r0 := range stride {
+				if r0 > 0 {
+					cols = 0
+					for kx := range k {
+						if ox, ok := outputIndex(ix+r0, kx, pad, stride, ow); ok {
+							oxs[cols], kxs[cols] = ox, kx
+							cols++
+						}
+					}
+				}
+				depthwiseInputGrad4(dInRow, gradImage, taps, ix+r0, &oys, &kys, rows, &oxs, &kxs, cols, ow, c, stride, tapRow, tapCol)
+			}
+			ix += 4*stride - 1
+			continue
+		}
+
 		for cb := 0; cb < c; cb += 16 {
 			m := channelMask(cb, c)
 			var acc archsimd.Float32x16
@@ -150,16 +214,59 @@ func depthwiseWeightGradRowSIMD(gw, dOut, in []float32, f DepthwiseFilter, b, oy
 			for cb := 0; cb < c; cb += 16 {
 				m := channelMask(cb, c)
 				dst := unsafe.Add(gwBase, ((ky*k+kx)*c+cb)*4)
-				acc := load16(dst, m)
-				for ox := oxLo; ox < oxHi; ox++ {
+				// Four accumulators hide the FMA latency; their sum order
+				// is fixed, so results stay deterministic.
+				acc0 := load16(dst, m)
+				var acc1, acc2, acc3 archsimd.Float32x16
+				ox := oxLo
+				for ; ox+4 <= oxHi; ox += 4 {
+					g := ox*pixel + 4*cb
+					x := (ox*stride+kx-pad)*pixel + 4*cb
+					step := stride * pixel
+					acc0 = load16(unsafe.Add(gradRow, g), m).MulAdd(load16(unsafe.Add(inRow, x), m), acc0)
+					acc1 = load16(unsafe.Add(gradRow, g+pixel), m).MulAdd(load16(unsafe.Add(inRow, x+step), m), acc1)
+					acc2 = load16(unsafe.Add(gradRow, g+2*pixel), m).MulAdd(load16(unsafe.Add(inRow, x+2*step), m), acc2)
+					acc3 = load16(unsafe.Add(gradRow, g+3*pixel), m).MulAdd(load16(unsafe.Add(inRow, x+3*step), m), acc3)
+				}
+				for ; ox < oxHi; ox++ {
 					gv := load16(unsafe.Add(gradRow, ox*pixel+4*cb), m)
 					xv := load16(unsafe.Add(inRow, (ox*stride+kx-pad)*pixel+4*cb), m)
-					acc = gv.MulAdd(xv, acc)
+					acc0 = gv.MulAdd(xv, acc0)
 				}
-				store16(dst, acc, m)
+				store16(dst, acc0.Add(acc1).Add(acc2.Add(acc3)), m)
 			}
 		}
 	}
 	archsimd.ClearAVXUpperBits()
 	return true
+}
+
+// depthwiseInputGrad4 writes input-gradient columns ix, ix+stride,
+// ix+2·stride and ix+3·stride of a row, given the dOut rows and tap rows
+// (oys, kys) and the output columns and taps (oxs, kxs) of column ix.
+func depthwiseInputGrad4(dInRow, gradImage, taps unsafe.Pointer, ix int, oys, kys *[maxDepthwiseK]int, rows int,
+	oxs, kxs *[maxDepthwiseK]int, cols, ow, c, stride, tapRow, tapCol int) {
+	pixel := 4 * c
+	for cb := 0; cb < c; cb += 16 {
+		m := channelMask(cb, c)
+		var acc0, acc1, acc2, acc3 archsimd.Float32x16
+		for r := range rows {
+			g := oys[r]*ow*pixel + 4*cb
+			wt := kys[r]*tapRow + 4*cb
+			for j := range cols {
+				wv := load16(unsafe.Add(taps, wt+kxs[j]*tapCol), m)
+				gp := g + oxs[j]*pixel
+				acc0 = load16(unsafe.Add(gradImage, gp), m).MulAdd(wv, acc0)
+				acc1 = load16(unsafe.Add(gradImage, gp+pixel), m).MulAdd(wv, acc1)
+				acc2 = load16(unsafe.Add(gradImage, gp+2*pixel), m).MulAdd(wv, acc2)
+				acc3 = load16(unsafe.Add(gradImage, gp+3*pixel), m).MulAdd(wv, acc3)
+			}
+		}
+		dst := ix*pixel + 4*cb
+		step := stride * pixel
+		store16(unsafe.Add(dInRow, dst), acc0, m)
+		store16(unsafe.Add(dInRow, dst+step), acc1, m)
+		store16(unsafe.Add(dInRow, dst+2*step), acc2, m)
+		store16(unsafe.Add(dInRow, dst+3*step), acc3, m)
+	}
 }

@@ -45,6 +45,9 @@ var depthwiseCases = []depthwiseCase{
 	{n: 2, h: 8, w: 9, c: 16, k: 3, stride: 2, kMax: 5, cMax: 32},
 	{n: 1, h: 5, w: 6, c: 48, k: 5, stride: 1, kMax: 5, cMax: 48},
 	{n: 2, h: 2, w: 3, c: 7, k: 7, stride: 1, kMax: 7, cMax: 7},
+	// Wide rows, so the AVX-512 path runs its four-column interior blocks.
+	{n: 2, h: 5, w: 19, c: 20, k: 5, stride: 2, kMax: 7, cMax: 24},
+	{n: 1, h: 8, w: 15, c: 33, k: 7, stride: 1, kMax: 7, cMax: 33},
 }
 
 // compactFilter copies the view's K×K×C block out of the supernet tensor.
