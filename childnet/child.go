@@ -59,9 +59,10 @@ type bnStats struct{ mean, variance []float32 }
 func (c *Child) Arch() searchspace.Arch { return c.arch }
 
 // Bind binds arch to the supernet's weights. It returns an error naming the
-// block when arch does not fit the supernet: a different input, class count,
-// number of blocks or strides, an op the slot does not offer, or a kernel
-// size, expansion ratio or channel count larger than the slot holds.
+// block when arch does not fit the supernet. That is the case for a
+// different input, class count, number of blocks or strides, an op the slot
+// does not offer, or a kernel size, expansion ratio or channel count larger
+// than the slot's.
 func (s *Supernet) Bind(arch searchspace.Arch) (*Child, error) {
 	if err := checkArchShape(arch); err != nil {
 		return nil, err

@@ -20,7 +20,7 @@
 // Each block slot of a supernet holds its largest variant: the largest
 // depthwise kernel, the largest expansion ratio, and channels at the widest
 // width multiplier. A child uses the centre k×k taps of each depthwise
-// kernel and the first channels of each layer (Once-for-All style); BN γ, β
+// kernel and the first channels of each layer (Once-for-All style). BN γ, β
 // and running statistics are shared the same way, and so are the stem, the
 // head conv and the classifier (first rows). A slot that offers both dsconv
 // and mbconv has separate weights for each op. Supernet tensors are

@@ -117,6 +117,7 @@ func runTorchGrads(t *testing.T, dir string, c *Child, x []float32, y []int32) m
 	if err := c.SaveWeights(&weights, nil); err != nil {
 		t.Fatal(err)
 	}
+
 	labels := make([]byte, 0, 4*len(y))
 	for _, v := range y {
 		labels = binary.LittleEndian.AppendUint32(labels, uint32(v))
@@ -127,12 +128,14 @@ func runTorchGrads(t *testing.T, dir string, c *Child, x []float32, y []int32) m
 			t.Fatal(err)
 		}
 	}
+
 	out := filepath.Join(dir, "grads.safetensors")
 	cmd := exec.Command(torchPython, "../scripts/torch_child.py", "grads", filepath.Join(dir, "arch.json"),
 		filepath.Join(dir, "w.safetensors"), filepath.Join(dir, "x.f32"), filepath.Join(dir, "y.i32"), out, "--threads", "1")
 	if msg, err := cmd.CombinedOutput(); err != nil {
 		t.Fatalf("torch_child.py grads: %v\n%s", err, msg)
 	}
+
 	f, err := os.Open(out)
 	if err != nil {
 		t.Fatal(err)

@@ -39,11 +39,11 @@ func (s *Supernet) SetOptimizer(cfg OptimizerConfig) error {
 	return nil
 }
 
-// TrainStep runs one training step of child c on a batch: a forward pass with
-// batch statistics, the backward pass into the worker's gradient buffers,
-// then, under the supernet's write lock, an optimizer update with learning
-// rate lr of only the weights c uses, and the momentum update of those BN
-// running statistics. It returns an error for an invalid batch or a
+// TrainStep runs one training step of child c on a batch. It runs a forward
+// pass with batch statistics and the backward pass into the worker's
+// gradient buffers. Then, under the supernet's write lock, it updates only
+// the weights c uses with learning rate lr, and the running BN statistics
+// of c's layers with momentum BNMomentum. It returns an error for an invalid batch or a
 // non-finite loss; the supernet is not updated then.
 func (w *Worker) TrainStep(c *Child, x []float32, y []int32, n int, lr float64) (StepResult, error) {
 	if err := w.checkBatch(c, x, y, n); err != nil {
@@ -212,7 +212,7 @@ func (w *Worker) RecalibrateBN(c *Child, batches []Batch) error {
 		w.net.mu.RUnlock()
 	}
 
-	// Every layer sees at least as many rows as the last one, whose output
+	// Every layer gets at least as many rows as the last one, whose output
 	// may be as small as 1×1 per image.
 	last := c.layers[len(c.layers)-1]
 	if stats[len(stats)-1].Count() < 2 {

@@ -29,8 +29,9 @@ const (
 
 // StateDict returns the weights and BN running statistics of c as PyTorch
 // tensors, named and laid out as the state_dict of the rebuild in
-// scripts/torch_child.py: conv weights [out, in/groups, kh, kw], BN weight,
-// bias, running_mean and running_var [C], fc weight [out, in] and bias.
+// scripts/torch_child.py. Conv weights are [out, in/groups, kh, kw], BN
+// weight, bias, running_mean and running_var are [C], and the fc weight is
+// [out, in] with its bias.
 // Skip blocks have no module there, so block indices count only the others.
 // Running statistics are the child's own after RecalibrateBN.
 func (c *Child) StateDict() map[string]Tensor {

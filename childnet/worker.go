@@ -12,10 +12,10 @@ import (
 const BNMomentum = 0.1
 
 // Worker trains and evaluates children of one supernet. It owns the
-// activation workspace and gradient buffers, which are sized for the widest
-// child when the Worker is created and reused for every step, so a step
-// allocates nothing once the workspace has grown to the largest batch and
-// child it has seen. A Worker is not safe for concurrent use; run one per
+// activation workspace and gradient buffers. Both are sized for the widest
+// child when the Worker is created and reused for every step, so childnet
+// allocates nothing per step unless a batch is larger than the one the
+// Worker was created for. A Worker is not safe for concurrent use; run one per
 // goroutine.
 type Worker struct {
 	net *Supernet
@@ -56,8 +56,8 @@ func (s *Supernet) NewWorker(maxBatch int) *Worker {
 		}
 	}
 	if c, err := s.Bind(s.widestArch()); err == nil && maxBatch > 0 {
-		// The widest child sees the input at its own size; add room for a
-		// child that resizes it.
+		// The widest child takes the input at its own size, so add room
+		// for a child that resizes it.
 		resized := maxBatch * s.spec.maxRes * s.spec.maxRes * s.spec.input.Channels
 		w.arena = make([]float32, c.workspaceSize(maxBatch)+resized)
 		w.labels = make([]int, maxBatch)
@@ -112,12 +112,15 @@ func (w *Worker) prepare(c *Child, x []float32, n int) {
 	if len(w.arena) < size {
 		w.arena = make([]float32, size)
 	}
+
 	rest := w.arena
 	take := func(k int) []float32 {
 		s := rest[:k:k]
 		rest = rest[k:]
 		return s
 	}
+
+	// Input, resized to the child's resolution when needed.
 	a := &w.acts
 	a.n = n
 	in := c.arch.Input
@@ -128,6 +131,9 @@ func (w *Worker) prepare(c *Child, x []float32, n int) {
 	} else {
 		a.input = x[:n*in.Height*in.Width*in.Channels]
 	}
+
+	// Per-layer activations and statistics, then the classifier and the
+	// gradient buffers.
 	a.z, a.a, a.mean, a.invStd = a.z[:0], a.a[:0], a.mean[:0], a.invStd[:0]
 	maxGrad := 0
 	for _, l := range c.layers {

@@ -26,7 +26,7 @@ type benchOptions struct {
 	asJSON   bool
 }
 
-// benchReport is what `nas bench --json` prints.
+// benchReport is the output of `nas bench --json`.
 type benchReport struct {
 	ArchID     string `json:"arch_id"`
 	Batch      int    `json:"batch"`
