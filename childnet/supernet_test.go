@@ -1,0 +1,89 @@
+package childnet
+
+import (
+	"math/rand/v2"
+	"strings"
+	"testing"
+
+	"nas/searchspace"
+)
+
+// TestBindDecodedChildren decodes random token sequences of every built-in
+// space and requires each architecture to bind to the space's supernet and
+// run one training step, so that the supernet's maximum sizes agree with
+// the rules Space.Decode applies (channel rounding, head width, resolution).
+func TestBindDecodedChildren(t *testing.T) {
+	for _, input := range []searchspace.Shape{{Height: 28, Width: 28, Channels: 1}, {Height: 32, Width: 32, Channels: 3}} {
+		for _, name := range searchspace.BuiltinNames() {
+			space, err := searchspace.BuiltinSpace(name, input, 10)
+			if err != nil {
+				t.Fatal(err)
+			}
+			net, err := NewSupernet(space, 1)
+			if err != nil {
+				t.Fatalf("%s: %v", name, err)
+			}
+			if err := net.SetOptimizer(DefaultOptimizerConfig()); err != nil {
+				t.Fatal(err)
+			}
+			w := net.NewWorker(2)
+			x, y := randomBatch(1, 2, input.Height, input.Width, input.Channels, 10)
+			decisions := space.Decisions()
+			rng := rand.New(rand.NewPCG(5, 0))
+			for trial := range 20 {
+				tokens := make([]int, len(decisions))
+				for i, d := range decisions {
+					tokens[i] = rng.IntN(len(d.Choices))
+				}
+				arch, err := space.Decode(tokens)
+				if err != nil {
+					t.Fatalf("%s: decode %v: %v", name, tokens, err)
+				}
+				c, err := net.Bind(arch)
+				if err != nil {
+					t.Fatalf("%s %dx%d trial %d: %v", name, input.Height, input.Width, trial, err)
+				}
+				if trial < 3 {
+					if _, err := w.TrainStep(c, x, y, 2, 0.01); err != nil {
+						t.Fatalf("%s trial %d: %v", name, trial, err)
+					}
+				}
+			}
+		}
+	}
+}
+
+func TestBindRejects(t *testing.T) {
+	net, err := NewSupernet(tinySpace(), 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cases := []struct {
+		name   string
+		change func(a *searchspace.Arch)
+		msg    string
+	}{
+		{"classes", func(a *searchspace.Arch) { a.Classes = 4 }, "4 classes"},
+		{"blocks", func(a *searchspace.Arch) { a.Blocks = a.Blocks[:3] }, "3 blocks"},
+		{"stride", func(a *searchspace.Arch) { a.Blocks[1].Stride = 1 }, "block 1 has stride 1"},
+		{"kernel", func(a *searchspace.Arch) { a.Blocks[3].Kernel = 5 }, "block 3 has kernel 5"},
+		{"expansion", func(a *searchspace.Arch) { a.Blocks[1].Expansion = 4 }, "block 1 has expansion 4"},
+		{"channels", func(a *searchspace.Arch) { a.Blocks[3].Out = 9 }, "block 3 maps"},
+		{"op", func(a *searchspace.Arch) { a.Blocks[1] = searchspace.Block{Op: searchspace.OpSkip} }, "block 1 is skip"},
+		{"head", func(a *searchspace.Arch) { a.Head.Out = 8 }, "head out 8"},
+		{"input", func(a *searchspace.Arch) { a.Input.Channels = 3 }, "input"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			a := tinyArch()
+			tc.change(&a)
+			_, err := net.Bind(a)
+			if err == nil {
+				t.Fatal("no error")
+			}
+			if !strings.Contains(err.Error(), tc.msg) {
+				t.Errorf("error %q does not mention %q", err, tc.msg)
+			}
+		})
+	}
+}
