@@ -84,18 +84,14 @@ func gradInput(dIn, dOut, in, y, k1, k2, k0 []float32, r0, r1, c int) {
 	}
 }
 
-// clampReLU6 returns v clamped to [0, 6] when relu6 is set, else v.
+// clampReLU6 returns v clamped to [0, 6] when relu6 is set, else v. The
+// min and max builtins compile without branches, which matters on data
+// whose sign is random.
 func clampReLU6(v float32, relu6 bool) float32 {
 	if !relu6 {
 		return v
 	}
-	if v < 0 {
-		return 0
-	}
-	if v > 6 {
-		return 6
-	}
-	return v
+	return min(max(v, 0), 6)
 }
 
 // insideReLU6 reports whether ReLU6 passes gradient at output or input v.

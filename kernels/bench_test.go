@@ -22,6 +22,31 @@ func BenchmarkDepthwise(b *testing.B) {
 	}
 }
 
+// BenchmarkDepthwiseForward times the forward pass alone, 2·N·OH·OW·C·K²
+// flops, on the shapes of BenchmarkDepthwise.
+func BenchmarkDepthwiseForward(b *testing.B) {
+	for _, shape := range []struct{ n, h, w, c int }{{64, 28, 28, 96}, {64, 14, 14, 144}} {
+		for _, k := range []int{3, 5} {
+			for _, stride := range []int{1, 2} {
+				name := fmt.Sprintf("%dx%dx%dx%d/k%d/s%d", shape.n, shape.h, shape.w, shape.c, k, stride)
+				b.Run(name, func(b *testing.B) {
+					n, h, w, c := shape.n, shape.h, shape.w, shape.c
+					r := newRand(1)
+					f := DepthwiseFilter{Data: randSlice(r, 7*7*c), KMax: 7, CMax: c, K: k}
+					oh, ow := outSize(h, k, stride), outSize(w, k, stride)
+					in, out := randSlice(r, n*h*w*c), make([]float32, n*oh*ow*c)
+					DepthwiseForward(out, in, f, n, h, w, c, stride) // warm-up: fault in the output pages
+					for b.Loop() {
+						DepthwiseForward(out, in, f, n, h, w, c, stride)
+					}
+					flops := 2 * float64(n*oh*ow*c*k*k)
+					b.ReportMetric(flops*float64(b.N)/b.Elapsed().Seconds()/1e9, "GFLOP/s")
+				})
+			}
+		}
+	}
+}
+
 func benchDepthwise(b *testing.B, n, h, w, c, k, stride int) {
 	r := newRand(1)
 	f := DepthwiseFilter{Data: randSlice(r, 7*7*c), KMax: 7, CMax: c, K: k}

@@ -37,17 +37,21 @@ func Gemm(transA, transB bool, m, n, k int, alpha float32, a []float32, lda int,
 
 	op := gemmOperands{transA: transA, transB: transB, a: a, lda: lda, b: b, ldb: ldb}
 
-	// Split rows of C when every part gets a useful number of rows.
-	if parts := partCount(m, gemmMinRowsPerPart); parts > 1 {
-		parallelFor(m, parts, func(_, lo, hi int) {
+	// Split rows of C when every part gets a useful number of rows, unless
+	// C is small and the inner dimension long, as in the weight gradient of
+	// a 1×1 convolution. There a row split would make every goroutine read
+	// all of B, while a depth split reads each input once.
+	rowParts := partCount(m, gemmMinRowsPerPart)
+	parts := partCount(k, gemmMinDepthPerPart)
+	if rowParts > 1 && (m*n > gemmMaxDepthSplitC || parts < rowParts) {
+		parallelFor(m, rowParts, func(_, lo, hi int) {
 			gemmBlock(op, lo, hi, 0, n, 0, k, alpha, c, ldc, overwrite)
 		})
 		return
 	}
 
-	// Few rows: split the inner dimension and add partial products in part
-	// order, so the sum does not depend on scheduling.
-	parts := partCount(k, gemmMinDepthPerPart)
+	// Split the inner dimension and add partial products in part order, so
+	// the sum does not depend on scheduling.
 	if parts == 1 {
 		gemmBlock(op, 0, m, 0, n, 0, k, alpha, c, ldc, overwrite)
 		return
@@ -81,6 +85,9 @@ const (
 	gemmMinRowsPerPart = 64
 	// gemmMinDepthPerPart is the shortest slice of k worth a goroutine.
 	gemmMinDepthPerPart = 1024
+	// gemmMaxDepthSplitC is the largest C, in elements, that Gemm splits
+	// over k; each extra part needs a private copy of C.
+	gemmMaxDepthSplitC = 1 << 16
 
 	// gemmKC and gemmNC size the packed block of B (KC×NC), which stays in
 	// L2 while the A strips of mr rows stream past it.

@@ -12,6 +12,8 @@ with the best GFLOP/s over the repeats:
   - Depthwise: nn.functional.conv2d with groups=C on channels-last tensors,
     forward plus backward for the input and weight gradients, counted as
     3 * 2*N*OH*OW*C*K*K flops, as the Go benchmark counts them.
+  - DepthwiseForward: the same convolution under torch.no_grad(), forward
+    only, 2*N*OH*OW*C*K*K flops.
   - Pointwise: torch.mm for the forward GEMM [M,K]x[K,N] and the two backward
     GEMMs dIn = dOut W^T and dW = In^T dOut, 2*M*N*K flops each.
 """
@@ -50,6 +52,16 @@ def bench_depthwise(n, h, w, c, k, stride, repeats):
     return flops / best_seconds(step, repeats) / 1e9
 
 
+def bench_depthwise_forward(n, h, w, c, k, stride, repeats):
+    x = torch.randn(n, c, h, w).to(memory_format=torch.channels_last)
+    weight = torch.randn(c, 1, k, k)
+    oh = (h + 2 * (k // 2) - k) // stride + 1
+    ow = (w + 2 * (k // 2) - k) // stride + 1
+    with torch.no_grad():
+        seconds = best_seconds(lambda: F.conv2d(x, weight, stride=stride, padding=k // 2, groups=c), repeats)
+    return 2 * n * oh * ow * c * k * k / seconds / 1e9
+
+
 def bench_gemm(m, k, n, repeats):
     x = torch.randn(m, k)
     weight = torch.randn(k, n)
@@ -76,6 +88,8 @@ def main():
             for stride in (1, 2):
                 gflops = bench_depthwise(n, h, w, c, k, stride, args.repeats)
                 print(f"Depthwise/{n}x{h}x{w}x{c}/k{k}/s{stride}\t{gflops:.1f} GFLOP/s")
+                gflops = bench_depthwise_forward(n, h, w, c, k, stride, args.repeats)
+                print(f"DepthwiseForward/{n}x{h}x{w}x{c}/k{k}/s{stride}\t{gflops:.1f} GFLOP/s")
 
     m = 64 * 28 * 28
     with torch.no_grad():
