@@ -83,12 +83,46 @@ func depthwiseForwardRowSIMD(out, in []float32, f DepthwiseFilter, b, oy, h, w, 
 	return true
 }
 
+// depthwiseForward4Full is depthwiseForward4 for one full block of 16
+// channels: unmasked loads, and byte offsets x (input) and wt (taps) that
+// advance by addition, which keeps the loop's integers in registers.
+func depthwiseForward4Full(out, inImage, taps unsafe.Pointer, x, wt, rows, k, rowBytes, pixel, step, tapRow, tapCol int) {
+	var acc0, acc1, acc2, acc3 archsimd.Float32x16
+	for range rows {
+		xp, wp := x, wt
+		for range k {
+			wv := archsimd.LoadFloat32x16((*[16]float32)(unsafe.Add(taps, wp)))
+			p := unsafe.Add(inImage, xp)
+			acc0 = archsimd.LoadFloat32x16((*[16]float32)(p)).MulAdd(wv, acc0)
+			acc1 = archsimd.LoadFloat32x16((*[16]float32)(unsafe.Add(p, step))).MulAdd(wv, acc1)
+			acc2 = archsimd.LoadFloat32x16((*[16]float32)(unsafe.Add(p, 2*step))).MulAdd(wv, acc2)
+			acc3 = archsimd.LoadFloat32x16((*[16]float32)(unsafe.Add(p, 3*step))).MulAdd(wv, acc3)
+			xp += pixel
+			wp += tapCol
+		}
+		x += rowBytes
+		wt += tapRow
+	}
+	acc0.Store((*[16]float32)(out))
+	acc1.Store((*[16]float32)(unsafe.Add(out, pixel)))
+	acc2.Store((*[16]float32)(unsafe.Add(out, 2*pixel)))
+	acc3.Store((*[16]float32)(unsafe.Add(out, 3*pixel)))
+}
+
 // depthwiseForward4 computes output columns ox to ox+3 of a row, all of
 // which read every tap kx of the rows [kyLo, kyHi).
 func depthwiseForward4(outRow, inImage, taps unsafe.Pointer, ox, oy, kyLo, kyHi, k, pad, stride, w, c, tapRow, tapCol int) {
 	pixel := 4 * c
 	step := stride * pixel
-	for cb := 0; cb < c; cb += 16 {
+	rowBytes := w * pixel
+	x0 := (oy*stride+kyLo-pad)*rowBytes + (ox*stride-pad)*pixel
+	w0 := kyLo * tapRow
+	full := c / 16 * 16
+	for cb := 0; cb < full; cb += 16 {
+		depthwiseForward4Full(unsafe.Add(outRow, ox*pixel+4*cb), inImage, taps, x0+4*cb, w0+4*cb,
+			kyHi-kyLo, k, rowBytes, pixel, step, tapRow, tapCol)
+	}
+	for cb := full; cb < c; cb += 16 {
 		m := channelMask(cb, c)
 		var acc0, acc1, acc2, acc3 archsimd.Float32x16
 		for ky := kyLo; ky < kyHi; ky++ {
@@ -211,7 +245,12 @@ func depthwiseWeightGradRowSIMD(gw, dOut, in []float32, f DepthwiseFilter, b, oy
 			if oxLo >= oxHi {
 				continue
 			}
-			for cb := 0; cb < c; cb += 16 {
+			full := c / 16 * 16
+			for cb := 0; cb < full; cb += 16 {
+				depthwiseWeightGradFull(unsafe.Add(gwBase, ((ky*k+kx)*c+cb)*4), gradRow, inRow,
+					oxLo*pixel+4*cb, (oxLo*stride+kx-pad)*pixel+4*cb, oxHi-oxLo, pixel, stride*pixel)
+			}
+			for cb := full; cb < c; cb += 16 {
 				m := channelMask(cb, c)
 				dst := unsafe.Add(gwBase, ((ky*k+kx)*c+cb)*4)
 				// Four accumulators hide the FMA latency; their sum order
@@ -247,7 +286,29 @@ func depthwiseWeightGradRowSIMD(gw, dOut, in []float32, f DepthwiseFilter, b, oy
 func depthwiseInputGrad4(dInRow, gradImage, taps unsafe.Pointer, ix int, oys, kys *[maxDepthwiseK]int, rows int,
 	oxs, kxs *[maxDepthwiseK]int, cols, ow, c, stride, tapRow, tapCol int) {
 	pixel := 4 * c
-	for cb := 0; cb < c; cb += 16 {
+	full := c / 16 * 16
+	for cb := 0; cb < full; cb += 16 {
+		var acc0, acc1, acc2, acc3 archsimd.Float32x16
+		for r := range rows {
+			g := unsafe.Add(gradImage, oys[r]*ow*pixel+4*cb)
+			wt := unsafe.Add(taps, kys[r]*tapRow+4*cb)
+			for j := range cols {
+				wv := archsimd.LoadFloat32x16((*[16]float32)(unsafe.Add(wt, kxs[j]*tapCol)))
+				gp := unsafe.Add(g, oxs[j]*pixel)
+				acc0 = archsimd.LoadFloat32x16((*[16]float32)(gp)).MulAdd(wv, acc0)
+				acc1 = archsimd.LoadFloat32x16((*[16]float32)(unsafe.Add(gp, pixel))).MulAdd(wv, acc1)
+				acc2 = archsimd.LoadFloat32x16((*[16]float32)(unsafe.Add(gp, 2*pixel))).MulAdd(wv, acc2)
+				acc3 = archsimd.LoadFloat32x16((*[16]float32)(unsafe.Add(gp, 3*pixel))).MulAdd(wv, acc3)
+			}
+		}
+		dst := unsafe.Add(dInRow, ix*pixel+4*cb)
+		step := stride * pixel
+		acc0.Store((*[16]float32)(dst))
+		acc1.Store((*[16]float32)(unsafe.Add(dst, step)))
+		acc2.Store((*[16]float32)(unsafe.Add(dst, 2*step)))
+		acc3.Store((*[16]float32)(unsafe.Add(dst, 3*step)))
+	}
+	for cb := full; cb < c; cb += 16 {
 		m := channelMask(cb, c)
 		var acc0, acc1, acc2, acc3 archsimd.Float32x16
 		for r := range rows {
@@ -269,4 +330,30 @@ func depthwiseInputGrad4(dInRow, gradImage, taps unsafe.Pointer, ix int, oys, ky
 		store16(unsafe.Add(dInRow, dst+2*step), acc2, m)
 		store16(unsafe.Add(dInRow, dst+3*step), acc3, m)
 	}
+}
+
+// depthwiseWeightGradFull adds Σ over count output columns of dOut·in to the
+// 16 gradient entries at dst, for one full channel block. g and x are the
+// byte offsets of the first column in gradRow and inRow; they advance by
+// pixel and step. Four accumulators hide the FMA latency, and their sum
+// order is fixed.
+func depthwiseWeightGradFull(dst, gradRow, inRow unsafe.Pointer, g, x, count, pixel, step int) {
+	acc0 := archsimd.LoadFloat32x16((*[16]float32)(dst))
+	var acc1, acc2, acc3 archsimd.Float32x16
+	i := 0
+	for ; i+4 <= count; i += 4 {
+		gp, xp := unsafe.Add(gradRow, g), unsafe.Add(inRow, x)
+		acc0 = archsimd.LoadFloat32x16((*[16]float32)(gp)).MulAdd(archsimd.LoadFloat32x16((*[16]float32)(xp)), acc0)
+		acc1 = archsimd.LoadFloat32x16((*[16]float32)(unsafe.Add(gp, pixel))).MulAdd(archsimd.LoadFloat32x16((*[16]float32)(unsafe.Add(xp, step))), acc1)
+		acc2 = archsimd.LoadFloat32x16((*[16]float32)(unsafe.Add(gp, 2*pixel))).MulAdd(archsimd.LoadFloat32x16((*[16]float32)(unsafe.Add(xp, 2*step))), acc2)
+		acc3 = archsimd.LoadFloat32x16((*[16]float32)(unsafe.Add(gp, 3*pixel))).MulAdd(archsimd.LoadFloat32x16((*[16]float32)(unsafe.Add(xp, 3*step))), acc3)
+		g += 4 * pixel
+		x += 4 * step
+	}
+	for ; i < count; i++ {
+		acc0 = archsimd.LoadFloat32x16((*[16]float32)(unsafe.Add(gradRow, g))).MulAdd(archsimd.LoadFloat32x16((*[16]float32)(unsafe.Add(inRow, x))), acc0)
+		g += pixel
+		x += step
+	}
+	acc0.Add(acc1).Add(acc2.Add(acc3)).Store((*[16]float32)(dst))
 }
