@@ -109,25 +109,7 @@ func TestGradientsMatchPyTorch(t *testing.T) {
 // of scripts/torch_child.py and returns its output tensors.
 func runTorchGrads(t *testing.T, dir string, c *Child, x []float32, y []int32) map[string]Tensor {
 	t.Helper()
-	archJSON, err := json.Marshal(c.Arch())
-	if err != nil {
-		t.Fatal(err)
-	}
-	var weights bytes.Buffer
-	if err := c.SaveWeights(&weights, nil); err != nil {
-		t.Fatal(err)
-	}
-
-	labels := make([]byte, 0, 4*len(y))
-	for _, v := range y {
-		labels = binary.LittleEndian.AppendUint32(labels, uint32(v))
-	}
-	files := map[string][]byte{"arch.json": archJSON, "w.safetensors": weights.Bytes(), "x.f32": float32Bytes(x), "y.i32": labels}
-	for name, data := range files {
-		if err := os.WriteFile(filepath.Join(dir, name), data, 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
+	writeTorchInputs(t, dir, c, x, y)
 
 	out := filepath.Join(dir, "grads.safetensors")
 	cmd := exec.Command(torchPython, "../scripts/torch_child.py", "grads", filepath.Join(dir, "arch.json"),
@@ -248,4 +230,104 @@ func TestLogitsMatchPyTorch(t *testing.T) {
 		got[i] = math.Float32frombits(binary.LittleEndian.Uint32(raw[4*i:]))
 	}
 	compareTensor(t, "logits", want, got)
+}
+
+// TestOptimizersMatchPyTorch trains a child for a few steps on one batch
+// with each optimizer and compares every weight and running statistic with
+// the steps mode of scripts/torch_child.py, which uses torch.optim with
+// weight decay on conv and fc weights only.
+func TestOptimizersMatchPyTorch(t *testing.T) {
+	needTorch(t)
+	cases := []struct {
+		name string
+		cfg  OptimizerConfig
+		args []string
+	}{
+		{"sgd_nesterov", OptimizerConfig{Kind: SGD, Momentum: 0.9, Nesterov: true, WeightDecay: 1e-3},
+			[]string{"--opt", "sgd", "--momentum", "0.9", "--nesterov", "--wd", "1e-3"}},
+		// Some gradients are float noise around an exact zero (the BN
+		// bias before a residual add and another conv and BN), which Adam
+		// with ε = 1e-8 would turn into full steps. A larger ε keeps
+		// the comparison meaningful.
+		{"adam_clipped", OptimizerConfig{Kind: Adam, Epsilon: 1e-3, WeightDecay: 1e-3, ClipNorm: 0.5},
+			[]string{"--opt", "adam", "--eps", "1e-3", "--wd", "1e-3", "--clip", "0.5"}},
+	}
+	const lr, steps, n = 0.01, 3, 4
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			arch := tinyArch()
+			net, err := NewModel(arch, 41)
+			if err != nil {
+				t.Fatal(err)
+			}
+			c, err := net.Bind(arch)
+			if err != nil {
+				t.Fatal(err)
+			}
+			perturbBN(net, 42)
+			dir := t.TempDir()
+			x, y := randomBatch(43, n, 8, 8, 2, 3)
+			writeTorchInputs(t, dir, c, x, y)
+
+			// Go side.
+			if err := net.SetOptimizer(tc.cfg); err != nil {
+				t.Fatal(err)
+			}
+			w := net.NewWorker(n)
+			for range steps {
+				if _, err := w.TrainStep(c, x, y, n, lr); err != nil {
+					t.Fatal(err)
+				}
+			}
+
+			// PyTorch side.
+			out := filepath.Join(dir, "after.safetensors")
+			args := append([]string{"../scripts/torch_child.py", "steps", filepath.Join(dir, "arch.json"), filepath.Join(dir, "w.safetensors"),
+				filepath.Join(dir, "x.f32"), filepath.Join(dir, "y.i32"), out, "--threads", "1", "--lr", "0.01", "--steps", "3"}, tc.args...)
+			if msg, err := exec.Command(torchPython, args...).CombinedOutput(); err != nil {
+				t.Fatalf("torch_child.py steps: %v\n%s", err, msg)
+			}
+			f, err := os.Open(out)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer f.Close()
+			want, _, err := ReadSafetensors(f)
+			if err != nil {
+				t.Fatal(err)
+			}
+			got := c.StateDict()
+			for name, g := range got {
+				compareTensor(t, name, g.Data, want[name].Data)
+			}
+			if len(got) != len(want) {
+				t.Errorf("PyTorch state_dict has %d tensors, childnet %d", len(want), len(got))
+			}
+		})
+	}
+}
+
+// writeTorchInputs writes the architecture, the weights of c and a batch to
+// dir as arch.json, w.safetensors, x.f32 and y.i32.
+func writeTorchInputs(t *testing.T, dir string, c *Child, x []float32, y []int32) {
+	t.Helper()
+	archJSON, err := json.Marshal(c.Arch())
+	if err != nil {
+		t.Fatal(err)
+	}
+	var weights bytes.Buffer
+	if err := c.SaveWeights(&weights, nil); err != nil {
+		t.Fatal(err)
+	}
+
+	labels := make([]byte, 0, 4*len(y))
+	for _, v := range y {
+		labels = binary.LittleEndian.AppendUint32(labels, uint32(v))
+	}
+	files := map[string][]byte{"arch.json": archJSON, "w.safetensors": weights.Bytes(), "x.f32": float32Bytes(x), "y.i32": labels}
+	for name, data := range files {
+		if err := os.WriteFile(filepath.Join(dir, name), data, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
 }

@@ -10,6 +10,8 @@ fall back to the slow reference BLAS); run it with /usr/bin/python3, not a pyenv
     torch_child.py bench ARCH.json [--threads 2] [--batch 64] [--steps 20] [--nchw]
     torch_child.py logits ARCH.json WEIGHTS.safetensors INPUT.f32 OUT.f32 [--batch N]
     torch_child.py grads  ARCH.json WEIGHTS.safetensors INPUT.f32 LABELS.i32 OUT.safetensors
+    torch_child.py steps  ARCH.json WEIGHTS.safetensors INPUT.f32 LABELS.i32 OUT.safetensors \
+                   [--opt sgd|adam] [--lr LR] [--momentum M] [--nesterov] [--eps E] [--wd WD] [--clip NORM] [--steps N]
 
 `logits` reads weights named as `names` prints them (PyTorch layout: conv weights
 [out, in/groups, kh, kw]; BN weight, bias, running_mean, running_var; fc weight [out, in]),
@@ -19,6 +21,10 @@ must hold the running statistics too. Missing or extra tensors are reported and 
 `grads` reads the same weights, an input and int32 labels, runs one forward pass in training
 mode (BN with batch statistics) with the mean cross-entropy loss, and writes a safetensors file
 with "logits" [N, classes], "loss" [1] and "grad.NAME" for every parameter NAME.
+
+`steps` trains for --steps steps on that one batch with the given optimizer and writes the
+resulting state_dict. Weight decay applies to conv and fc weights only (tensors of two or more
+dimensions), and --clip scales gradients to a global L2 norm of at most NORM.
 
 An architecture whose "resolution" differs from its input height is resized first with
 F.interpolate(mode="bilinear", align_corners=False); a head "out" of 0 means no head conv.
@@ -154,13 +160,20 @@ def load_weights(model, path):
 
 def main():
     p = argparse.ArgumentParser()
-    p.add_argument("mode", choices=["cost", "bench", "names", "logits", "grads"])
+    p.add_argument("mode", choices=["cost", "bench", "names", "logits", "grads", "steps"])
     p.add_argument("arch")
     p.add_argument("rest", nargs="*")
     p.add_argument("--threads", type=int, default=2)
     p.add_argument("--batch", type=int, default=64)
     p.add_argument("--steps", type=int, default=20)
     p.add_argument("--nchw", action="store_true", help="use NCHW instead of channels-last")
+    p.add_argument("--opt", choices=["sgd", "adam"], default="sgd", help="optimizer of the steps mode")
+    p.add_argument("--lr", type=float, default=0.05)
+    p.add_argument("--momentum", type=float, default=0.9)
+    p.add_argument("--nesterov", action="store_true")
+    p.add_argument("--eps", type=float, default=1e-8, help="Adam's epsilon")
+    p.add_argument("--wd", type=float, default=0.0, help="weight decay of conv and fc weights")
+    p.add_argument("--clip", type=float, default=0.0, help="global gradient norm limit; 0 disables")
     a = p.parse_args()
     arch = json.load(open(a.arch))
     torch.manual_seed(0)
@@ -199,6 +212,29 @@ def main():
         for name, prm in model.named_parameters():
             out["grad." + name] = prm.grad
         write_safetensors(out_path, out)
+        return
+
+    if a.mode == "steps":
+        weights_path, input_path, labels_path, out_path = a.rest
+        load_weights(model, weights_path)
+        model.train()
+        x = np.fromfile(input_path, dtype="<f4").reshape(-1, i["height"], i["width"], i["channels"])
+        x = torch.from_numpy(x).permute(0, 3, 1, 2).contiguous()
+        y = torch.from_numpy(np.fromfile(labels_path, dtype="<i4").astype(np.int64))
+        decay = [q for q in model.parameters() if q.dim() > 1]
+        rest = [q for q in model.parameters() if q.dim() <= 1]
+        groups = [{"params": decay, "weight_decay": a.wd}, {"params": rest, "weight_decay": 0.0}]
+        if a.opt == "sgd":
+            opt = torch.optim.SGD(groups, lr=a.lr, momentum=a.momentum, nesterov=a.nesterov)
+        else:
+            opt = torch.optim.Adam(groups, lr=a.lr, eps=a.eps)
+        for _ in range(a.steps):
+            opt.zero_grad(set_to_none=True)
+            nn.functional.cross_entropy(model(x), y).backward()
+            if a.clip > 0:
+                nn.utils.clip_grad_norm_(model.parameters(), a.clip)
+            opt.step()
+        write_safetensors(out_path, {k: v for k, v in model.state_dict().items() if not k.endswith("num_batches_tracked")})
         return
 
     fmt = torch.contiguous_format if a.nchw else torch.channels_last
