@@ -286,27 +286,19 @@ func depthwiseWeightGradRowSIMD(gw, dOut, in []float32, f DepthwiseFilter, b, oy
 func depthwiseInputGrad4(dInRow, gradImage, taps unsafe.Pointer, ix int, oys, kys *[maxDepthwiseK]int, rows int,
 	oxs, kxs *[maxDepthwiseK]int, cols, ow, c, stride, tapRow, tapCol int) {
 	pixel := 4 * c
+	// Full channel blocks: the taps of column ix are kx = kx0 + j·stride
+	// with output columns ox0 - j, so offsets advance by addition.
 	full := c / 16 * 16
-	for cb := 0; cb < full; cb += 16 {
-		var acc0, acc1, acc2, acc3 archsimd.Float32x16
+	if full > 0 {
+		var gRows, wRows [maxDepthwiseK]int
 		for r := range rows {
-			g := unsafe.Add(gradImage, oys[r]*ow*pixel+4*cb)
-			wt := unsafe.Add(taps, kys[r]*tapRow+4*cb)
-			for j := range cols {
-				wv := archsimd.LoadFloat32x16((*[16]float32)(unsafe.Add(wt, kxs[j]*tapCol)))
-				gp := unsafe.Add(g, oxs[j]*pixel)
-				acc0 = archsimd.LoadFloat32x16((*[16]float32)(gp)).MulAdd(wv, acc0)
-				acc1 = archsimd.LoadFloat32x16((*[16]float32)(unsafe.Add(gp, pixel))).MulAdd(wv, acc1)
-				acc2 = archsimd.LoadFloat32x16((*[16]float32)(unsafe.Add(gp, 2*pixel))).MulAdd(wv, acc2)
-				acc3 = archsimd.LoadFloat32x16((*[16]float32)(unsafe.Add(gp, 3*pixel))).MulAdd(wv, acc3)
-			}
+			gRows[r], wRows[r] = oys[r]*ow*pixel, kys[r]*tapRow
 		}
-		dst := unsafe.Add(dInRow, ix*pixel+4*cb)
-		step := stride * pixel
-		acc0.Store((*[16]float32)(dst))
-		acc1.Store((*[16]float32)(unsafe.Add(dst, step)))
-		acc2.Store((*[16]float32)(unsafe.Add(dst, 2*step)))
-		acc3.Store((*[16]float32)(unsafe.Add(dst, 3*step)))
+		kx0 := kxs[0]
+		for cb := 0; cb < full; cb += 16 {
+			depthwiseInputGrad4Full(unsafe.Add(dInRow, ix*pixel+4*cb), gradImage, taps, &gRows, &wRows, rows,
+				oxs[0]*pixel+4*cb, kx0*tapCol+4*cb, cols, pixel, stride*tapCol, stride*pixel)
+		}
 	}
 	for cb := full; cb < c; cb += 16 {
 		m := channelMask(cb, c)
@@ -356,4 +348,30 @@ func depthwiseWeightGradFull(dst, gradRow, inRow unsafe.Pointer, g, x, count, pi
 		x += step
 	}
 	acc0.Add(acc1).Add(acc2.Add(acc3)).Store((*[16]float32)(dst))
+}
+
+// depthwiseInputGrad4Full is depthwiseInputGrad4 for one full block of 16
+// channels. For each dOut row r (byte offsets gRows[r], wRows[r]) it runs
+// cols taps, starting at byte offsets g (dOut) and wt (taps) and moving by
+// -pixel and wStep. The four results go to dst + q·step.
+func depthwiseInputGrad4Full(dst, gradImage, taps unsafe.Pointer, gRows, wRows *[maxDepthwiseK]int, rows int,
+	g, wt, cols, pixel, wStep, step int) {
+	var acc0, acc1, acc2, acc3 archsimd.Float32x16
+	for r := range rows {
+		gp, wp := gRows[r]+g, wRows[r]+wt
+		for range cols {
+			wv := archsimd.LoadFloat32x16((*[16]float32)(unsafe.Add(taps, wp)))
+			p := unsafe.Add(gradImage, gp)
+			acc0 = archsimd.LoadFloat32x16((*[16]float32)(p)).MulAdd(wv, acc0)
+			acc1 = archsimd.LoadFloat32x16((*[16]float32)(unsafe.Add(p, pixel))).MulAdd(wv, acc1)
+			acc2 = archsimd.LoadFloat32x16((*[16]float32)(unsafe.Add(p, 2*pixel))).MulAdd(wv, acc2)
+			acc3 = archsimd.LoadFloat32x16((*[16]float32)(unsafe.Add(p, 3*pixel))).MulAdd(wv, acc3)
+			gp -= pixel
+			wp += wStep
+		}
+	}
+	acc0.Store((*[16]float32)(dst))
+	acc1.Store((*[16]float32)(unsafe.Add(dst, step)))
+	acc2.Store((*[16]float32)(unsafe.Add(dst, 2*step)))
+	acc3.Store((*[16]float32)(unsafe.Add(dst, 3*step)))
 }
