@@ -9,7 +9,7 @@ fall back to the slow reference BLAS); run it with /usr/bin/python3, not a pyenv
     torch_child.py cost  ARCH.json                      # params and MACs
     torch_child.py bench ARCH.json [--threads 2] [--batch 64] [--steps 20] [--nchw]
     torch_child.py logits ARCH.json WEIGHTS.safetensors INPUT.f32 OUT.f32 [--batch N]
-    torch_child.py grads  ARCH.json WEIGHTS.safetensors INPUT.f32 LABELS.i32 OUT.safetensors
+    torch_child.py grads  ARCH.json WEIGHTS.safetensors INPUT.f32 LABELS.i32 OUT.safetensors [--double]
     torch_child.py steps  ARCH.json WEIGHTS.safetensors INPUT.f32 LABELS.i32 OUT.safetensors \
                    [--opt sgd|adam] [--lr LR] [--momentum M] [--nesterov] [--eps E] [--wd WD] [--clip NORM] [--steps N]
 
@@ -20,7 +20,8 @@ must hold the running statistics too. Missing or extra tensors are reported and 
 
 `grads` reads the same weights, an input and int32 labels, runs one forward pass in training
 mode (BN with batch statistics) with the mean cross-entropy loss, and writes a safetensors file
-with "logits" [N, classes], "loss" [1] and "grad.NAME" for every parameter NAME.
+with "logits" [N, classes], "loss" [1] and "grad.NAME" for every parameter NAME. With --double
+it computes in float64 (and still writes float32), a reference free of float32 rounding.
 
 `steps` trains for --steps steps on that one batch with the given optimizer and writes the
 resulting state_dict. Weight decay applies to conv and fc weights only (tensors of two or more
@@ -167,6 +168,7 @@ def main():
     p.add_argument("--batch", type=int, default=64)
     p.add_argument("--steps", type=int, default=20)
     p.add_argument("--nchw", action="store_true", help="use NCHW instead of channels-last")
+    p.add_argument("--double", action="store_true", help="compute the grads mode in float64")
     p.add_argument("--opt", choices=["sgd", "adam"], default="sgd", help="optimizer of the steps mode")
     p.add_argument("--lr", type=float, default=0.05)
     p.add_argument("--momentum", type=float, default=0.9)
@@ -205,7 +207,10 @@ def main():
         model.train()
         x = np.fromfile(input_path, dtype="<f4").reshape(-1, i["height"], i["width"], i["channels"])
         y = torch.from_numpy(np.fromfile(labels_path, dtype="<i4").astype(np.int64))
-        logits = model(torch.from_numpy(x).permute(0, 3, 1, 2).contiguous())
+        x = torch.from_numpy(x).permute(0, 3, 1, 2).contiguous()
+        if a.double:
+            model, x = model.double(), x.double()
+        logits = model(x)
         loss = nn.functional.cross_entropy(logits, y)
         loss.backward()
         out = {"logits": logits, "loss": loss.reshape(1)}
