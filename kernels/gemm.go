@@ -150,51 +150,68 @@ func gemmBlock(op gemmOperands, i0, i1, j0, j1, p0, p1 int, alpha float32, c []f
 			bBuf := (*packedB)[:kc*roundUp(nc-packedFrom, nr)]
 			packB(bBuf, op, pc, kc, jc+packedFrom, nc-packedFrom, nr)
 
-			for ir := i0; ir < i1; ir += mr {
-				rows := min(mr, i1-ir)
-
-				// Read A in place, except for a last strip shorter than
-				// mr rows, which is copied and padded with zeros.
-				var aStrip []float32
-				var aRow, aCol int
+			// A strip shorter than mr rows at the bottom is copied and
+			// padded with zeros; full strips are read in place.
+			if tail := (i1 - i0) % mr; tail != 0 {
+				packA((*edgeA)[:mr*kc], op, i1-tail, tail, pc, kc, mr)
+			}
+			aStripAt := func(ir int) (strip []float32, aRow, aCol int) {
 				switch {
-				case rows < mr:
-					aStrip, aRow, aCol = (*edgeA)[:mr*kc], 1, mr
-					packA(aStrip, op, ir, rows, pc, kc, mr)
+				case ir+mr > i1:
+					return (*edgeA)[:mr*kc], 1, mr
 				case op.transA:
-					aStrip, aRow, aCol = op.a[pc*op.lda+ir:], 1, op.lda
+					return op.a[pc*op.lda+ir:], 1, op.lda
 				default:
-					aStrip, aRow, aCol = op.a[ir*op.lda+pc:], op.lda, 1
+					return op.a[ir*op.lda+pc:], op.lda, 1
+				}
+			}
+
+			computeTile := func(ir, jr int) {
+				rows := min(mr, i1-ir)
+				aStrip, aRow, aCol := aStripAt(ir)
+				bStrip, bStride := op.b, op.ldb
+				if jr >= packedFrom {
+					bStrip, bStride = bBuf[(jr-packedFrom)*kc:(jr-packedFrom+nr)*kc], nr
+				} else {
+					bStrip = op.b[pc*op.ldb+jc+jr:]
+				}
+				cols := min(nr, nc-jr)
+				cOff := ir*ldc + jc + jr
+				if rows == mr && (cols == nr || mk.maskedCols) {
+					mk.fn(kc, aStrip, aRow, aCol, bStrip, bStride, c[cOff:], ldc, alpha, cols, store)
+					return
 				}
 
-				for jr := 0; jr < nc; jr += nr {
-					bStrip, bStride := op.b, op.ldb
-					if jr >= packedFrom {
-						bStrip, bStride = bBuf[(jr-packedFrom)*kc:(jr-packedFrom+nr)*kc], nr
-					} else {
-						bStrip = op.b[pc*op.ldb+jc+jr:]
-					}
-					cols := min(nr, nc-jr)
-					cOff := ir*ldc + jc + jr
-					if rows == mr && (cols == nr || mk.maskedCols) {
-						mk.fn(kc, aStrip, aRow, aCol, bStrip, bStride, c[cOff:], ldc, alpha, cols, store)
+				// Edge tile: compute a full tile into scratch and copy or
+				// add back only the valid part.
+				t := (*tile)[:mr*nr]
+				mk.fn(kc, aStrip, aRow, aCol, bStrip, bStride, t, nr, alpha, cols, true)
+				for i := range rows {
+					dst := c[cOff+i*ldc : cOff+i*ldc+cols]
+					if store {
+						copy(dst, t[i*nr:])
 						continue
 					}
-
-					// Edge tile: compute a full tile into scratch and copy
-					// or add back only the valid part.
-					t := (*tile)[:mr*nr]
-					mk.fn(kc, aStrip, aRow, aCol, bStrip, bStride, t, nr, alpha, cols, true)
-					for i := range rows {
-						dst := c[cOff+i*ldc : cOff+i*ldc+cols]
-						if store {
-							copy(dst, t[i*nr:])
-							continue
-						}
-						for j := range dst {
-							dst[j] += t[i*nr+j]
-						}
+					for j := range dst {
+						dst[j] += t[i*nr+j]
 					}
+				}
+			}
+
+			// A transposed A (the weight gradient of a 1×1 convolution)
+			// reads one cache line per step for every strip, so keep a B
+			// strip in L1 across all A strips instead of the reverse.
+			if op.transA {
+				for jr := 0; jr < nc; jr += nr {
+					for ir := i0; ir < i1; ir += mr {
+						computeTile(ir, jr)
+					}
+				}
+				continue
+			}
+			for ir := i0; ir < i1; ir += mr {
+				for jr := 0; jr < nc; jr += nr {
+					computeTile(ir, jr)
 				}
 			}
 		}
