@@ -31,9 +31,9 @@
 //
 // # Training
 //
-// There is no autograd graph: the forward pass calls the kernels package
-// layer by layer, keeping each conv output and BN/ReLU6 output in the
-// worker's workspace, and a hand-written backward pass walks the layers in
+// There is no autograd graph. The forward pass calls the kernels package
+// layer by layer and keeps each conv output and BN/ReLU6 output in the
+// worker's workspace. A hand-written backward pass walks the layers in
 // reverse for the fixed block structure (stem, dsconv, mbconv with and
 // without expand conv and residual, head, pooling, linear). Weight
 // gradients go into supernet-shaped buffers of the worker; the optimizer

@@ -9,9 +9,10 @@ import (
 )
 
 // TestBindDecodedChildren decodes random token sequences of every built-in
-// space and requires each architecture to bind to the space's supernet and
-// run one training step, so that the supernet's maximum sizes agree with
-// the rules Space.Decode applies (channel rounding, head width, resolution).
+// space and requires each architecture to bind to the space's supernet. The
+// first three also run a training step. This keeps the supernet's maximum
+// sizes in step with the rules of Space.Decode (channel rounding, head
+// width, resolution).
 func TestBindDecodedChildren(t *testing.T) {
 	for _, input := range []searchspace.Shape{{Height: 28, Width: 28, Channels: 1}, {Height: 32, Width: 32, Channels: 3}} {
 		for _, name := range searchspace.BuiltinNames() {

@@ -178,8 +178,8 @@ func (w *Worker) Evaluate(c *Child, batches []Batch) (EvalResult, error) {
 	return res, nil
 }
 
-// Logits runs child c in inference mode on one batch (Y unused) and returns a
-// new [N, classes] slice of logits.
+// Logits runs child c in inference mode on n images x and returns a new
+// [n, classes] slice of logits.
 func (w *Worker) Logits(c *Child, x []float32, n int) ([]float32, error) {
 	if err := w.checkBatch(c, x, nil, n); err != nil {
 		return nil, err
