@@ -16,6 +16,9 @@ import (
 const (
 	// MetaArch holds the architecture JSON of a child weights file.
 	MetaArch = "arch"
+	// MetaConfig is the key under which callers store the training config
+	// JSON (a TrainConfig, say) in a child weights file.
+	MetaConfig = "config"
 	// MetaFormat names the layout of the file: FormatChild or FormatSupernet.
 	MetaFormat = "format"
 

@@ -103,14 +103,14 @@ func TestLoadModelRoundTrip(t *testing.T) {
 	}
 
 	var buf bytes.Buffer
-	if err := c.SaveWeights(&buf, map[string]string{"config": "test"}); err != nil {
+	if err := c.SaveWeights(&buf, map[string]string{MetaConfig: "test"}); err != nil {
 		t.Fatal(err)
 	}
 	model, loaded, meta, err := LoadModel(&buf)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if meta["config"] != "test" || meta[MetaFormat] != FormatChild {
+	if meta[MetaConfig] != "test" || meta[MetaFormat] != FormatChild {
 		t.Errorf("metadata = %v, want config=test and format %s", meta, FormatChild)
 	}
 	if loaded.Arch().ID() != c.Arch().ID() {
