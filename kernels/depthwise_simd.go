@@ -63,7 +63,14 @@ func depthwiseForwardRowSIMD(out, in []float32, f DepthwiseFilter, b, oy, h, w, 
 			continue
 		}
 		kxLo, kxHi := tapRange(ox, k, pad, stride, w)
-		for cb := 0; cb < c; cb += 16 {
+		full := c / 16 * 16
+		x0 := (oy*stride+kyLo-pad)*w*pixel + (ox*stride-pad+kxLo)*pixel
+		w0 := kyLo*tapRow + kxLo*tapCol
+		for cb := 0; cb < full; cb += 16 {
+			depthwiseTapsFull(unsafe.Add(outRow, ox*pixel+4*cb), inImage, taps, x0+4*cb, w0+4*cb,
+				kyHi-kyLo, w*pixel, kxHi-kxLo, pixel, tapRow, tapCol)
+		}
+		for cb := full; cb < c; cb += 16 {
 			m := channelMask(cb, c)
 			var acc archsimd.Float32x16
 			for ky := kyLo; ky < kyHi; ky++ {
@@ -203,7 +210,22 @@ func depthwiseInputGradRowSIMD(dIn, dOut []float32, f DepthwiseFilter, b, iy, h,
 			continue
 		}
 
-		for cb := 0; cb < c; cb += 16 {
+		// Full channel blocks: taps kx = kx0 + j·stride read output
+		// columns ox0 - j, the layout depthwiseTapsFull walks.
+		// Without taps the masked loop below writes the zeros.
+		full := c / 16 * 16
+		if rows == 0 || cols == 0 {
+			full = 0
+		}
+		for cb := 0; cb < full; cb += 16 {
+			dst := unsafe.Add(dInRow, ix*pixel+4*cb)
+			for r := range rows {
+				g0 := oys[r]*ow*pixel + oxs[0]*pixel + 4*cb
+				w0 := kys[r]*tapRow + kxs[0]*tapCol + 4*cb
+				depthwiseTapsAccumulate(dst, gradImage, taps, g0, w0, cols, -pixel, stride*tapCol, r == 0)
+			}
+		}
+		for cb := full; cb < c; cb += 16 {
 			m := channelMask(cb, c)
 			var acc archsimd.Float32x16
 			for r := range rows {
@@ -374,4 +396,40 @@ func depthwiseInputGrad4Full(dst, gradImage, taps unsafe.Pointer, gRows, wRows *
 	acc1.Store((*[16]float32)(unsafe.Add(dst, step)))
 	acc2.Store((*[16]float32)(unsafe.Add(dst, 2*step)))
 	acc3.Store((*[16]float32)(unsafe.Add(dst, 3*step)))
+}
+
+// depthwiseTapsFull stores at out the sum over rows × cols taps of one full
+// 16-channel block: input at byte offset x, moving by pixel per tap and
+// rowBytes per row, times weights at offset wt, moving by tapCol and tapRow.
+func depthwiseTapsFull(out, inImage, taps unsafe.Pointer, x, wt, rows, rowBytes, cols, pixel, tapRow, tapCol int) {
+	var acc archsimd.Float32x16
+	for range rows {
+		xp, wp := x, wt
+		for range cols {
+			acc = archsimd.LoadFloat32x16((*[16]float32)(unsafe.Add(inImage, xp))).MulAdd(
+				archsimd.LoadFloat32x16((*[16]float32)(unsafe.Add(taps, wp))), acc)
+			xp += pixel
+			wp += tapCol
+		}
+		x += rowBytes
+		wt += tapRow
+	}
+	acc.Store((*[16]float32)(out))
+}
+
+// depthwiseTapsAccumulate adds to dst, or stores there when first is set,
+// the sum over cols taps of one full 16-channel block: values at byte offset
+// g, moving by gStep, times weights at offset wt, moving by wStep.
+func depthwiseTapsAccumulate(dst, values, taps unsafe.Pointer, g, wt, cols, gStep, wStep int, first bool) {
+	var acc archsimd.Float32x16
+	if !first {
+		acc = archsimd.LoadFloat32x16((*[16]float32)(dst))
+	}
+	for range cols {
+		acc = archsimd.LoadFloat32x16((*[16]float32)(unsafe.Add(values, g))).MulAdd(
+			archsimd.LoadFloat32x16((*[16]float32)(unsafe.Add(taps, wt))), acc)
+		g += gStep
+		wt += wStep
+	}
+	acc.Store((*[16]float32)(dst))
 }
