@@ -80,11 +80,11 @@ type loopState struct {
 // Run searches until the budget of Config is spent, then marks the run done.
 //
 // The run must exist in the store. If it has a checkpoint, Run restores the
-// strategy and the supernet from it and continues with the next batch. The
-// trials stored with the checkpoint are kept and none is repeated. When ctx
-// is cancelled, the batch in flight is dropped, the run is marked
-// interrupted, and Run returns an error wrapping ctx.Err(): the last
-// committed batch is the resume point.
+// strategy and the supernet from it and continues where the checkpoint was
+// taken. The trials stored with the checkpoint are kept and none is
+// repeated. When ctx is cancelled, the phase in flight (supernet training or
+// scoring) is dropped, the run is marked interrupted, and Run returns an
+// error wrapping ctx.Err(). The last checkpoint is then the resume point.
 func (s *Search) Run(ctx context.Context, runID string) (Result, error) {
 	cfg, err := s.Config.WithDefaults()
 	if err != nil {
@@ -110,7 +110,7 @@ func (s *Search) Run(ctx context.Context, runID string) (Result, error) {
 	if err := s.Store.FinishRun(runID, store.RunRunning, ""); err != nil {
 		return Result{}, err
 	}
-	if l.batch > 0 {
+	if l.batch > 0 || l.state.Trained {
 		logger.Info("resume", "run", runID, "batch", l.batch, "trials", l.trials, "steps", l.state.Steps)
 	}
 
@@ -123,7 +123,7 @@ func (s *Search) Run(ctx context.Context, runID string) (Result, error) {
 				status = store.RunInterrupted
 			}
 			if ferr := s.Store.FinishRun(runID, status, errorText(status, err)); ferr != nil {
-				logger.Error("mark run", "run", runID, "status", status, "err", ferr)
+				logger.Error("failed to mark the run's status", "run", runID, "status", status, "err", ferr)
 			}
 			return l.result(), fmt.Errorf("runs: run %s: %w", runID, err)
 		}
