@@ -151,3 +151,18 @@ func relu6SIMD(out, in []float32) bool {
 	archsimd.ClearAVXUpperBits()
 	return true
 }
+
+func relu6BackwardSIMD(dIn, dOut, x []float32) bool {
+	n := len(x)
+	px := unsafe.Pointer(unsafe.SliceData(x))
+	pg := unsafe.Pointer(unsafe.SliceData(dOut))
+	pd := unsafe.Pointer(unsafe.SliceData(dIn))
+	zero, six := archsimd.BroadcastFloat32x16(0), archsimd.BroadcastFloat32x16(6)
+	for i := 0; i < n; i += 16 {
+		m := channelMask(i, n)
+		pass := reluMask(load16(unsafe.Add(px, 4*i), m), m, zero, six)
+		store16(unsafe.Add(pd, 4*i), load16(unsafe.Add(pg, 4*i), pass), m)
+	}
+	archsimd.ClearAVXUpperBits()
+	return true
+}

@@ -22,6 +22,9 @@ func ReLU6Backward(dIn, dOut, x []float32) {
 	need("ReLU6Backward", "dOut", dOut, len(x))
 	need("ReLU6Backward", "dIn", dIn, len(x))
 	parallelFor(len(x), partCount(len(x), 1<<15), func(_, lo, hi int) {
+		if useSIMD && relu6BackwardSIMD(dIn[lo:hi], dOut[lo:hi], x[lo:hi]) {
+			return
+		}
 		for i, v := range x[lo:hi] {
 			if v > 0 && v < 6 {
 				dIn[lo+i] = dOut[lo+i]
