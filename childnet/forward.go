@@ -46,16 +46,20 @@ func (w *Worker) forward(c *Child, mode bnMode, stats []*kernels.BatchNormStats)
 			if stats != nil {
 				stats[i].Add(z, rows)
 			}
-			kernels.BatchNormForwardTrain(out, a.mean[i], a.invStd[i], z, gamma, beta, nil, nil, rows, l.cout, 0)
+			if l.relu {
+				kernels.BatchNormReLU6ForwardTrain(out, a.mean[i], a.invStd[i], z, gamma, beta, nil, nil, rows, l.cout, 0)
+			} else {
+				kernels.BatchNormForwardTrain(out, a.mean[i], a.invStd[i], z, gamma, beta, nil, nil, rows, l.cout, 0)
+			}
 		case bnEval:
 			mean, variance := l.runMean.data[:l.cout], l.runVar.data[:l.cout]
 			if c.stats != nil {
 				mean, variance = c.stats[i].mean, c.stats[i].variance
 			}
 			kernels.BatchNormForwardInference(out, z, gamma, beta, mean, variance, rows, l.cout)
-		}
-		if l.relu {
-			kernels.ReLU6Forward(out, out)
+			if l.relu {
+				kernels.ReLU6Forward(out, out)
+			}
 		}
 		if l.resEnd {
 			kernels.Add(out, out, a.a[l.resFrom])
@@ -103,14 +107,16 @@ func (w *Worker) backward(c *Child) {
 			keep = dOut
 			dst = spare
 		}
-		if l.relu {
-			kernels.ReLU6Backward(dOut, dOut, a.a[i])
-		}
 
-		// Batch norm.
+		// Batch norm, with the ReLU6 mask taken from the layer output.
 		rows := n * l.oh * l.ow
 		dz := a.dz[:outSize]
-		kernels.BatchNormBackward(dz, w.grads[l.gamma.name][:l.cout], w.grads[l.beta.name][:l.cout], dOut, a.z[i], a.mean[i], a.invStd[i], l.gamma.data[:l.cout], rows, l.cout)
+		dGamma, dBeta := w.grads[l.gamma.name][:l.cout], w.grads[l.beta.name][:l.cout]
+		if l.relu {
+			kernels.BatchNormReLU6Backward(dz, dGamma, dBeta, dOut, a.z[i], a.a[i], a.mean[i], a.invStd[i], l.gamma.data[:l.cout], rows, l.cout)
+		} else {
+			kernels.BatchNormBackward(dz, dGamma, dBeta, dOut, a.z[i], a.mean[i], a.invStd[i], l.gamma.data[:l.cout], rows, l.cout)
+		}
 
 		// Convolution. The stem needs no input gradient.
 		var dIn []float32
