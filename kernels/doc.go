@@ -41,6 +41,14 @@
 // goroutine scheduling. Results may differ in the last bits between thread
 // counts, because reductions over the batch add per-thread partial sums.
 //
+// # Memory
+//
+// Packing buffers and per-goroutine partial sums come from a free list that
+// the garbage collector does not empty, so a steady training loop allocates
+// no scratch memory. What remains per call is a few small closures and
+// slice headers for the goroutine split, 2.4 KB in 38 allocations for a
+// whole training step in kernels/gop's BenchmarkStepDirect.
+//
 // # Compute paths
 //
 // The default build is plain Go. Built with GOEXPERIMENT=simd on amd64, the

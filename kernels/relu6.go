@@ -2,6 +2,9 @@ package kernels
 
 // ReLU6Forward sets out[i] = min(max(in[i], 0), 6). out and in may be the
 // same slice.
+//
+// NOTE: a NaN input stays NaN in plain Go but becomes 0 on the AVX-512 path,
+// whose max instruction returns its second operand for NaN.
 func ReLU6Forward(out, in []float32) {
 	need("ReLU6Forward", "out", out, len(in))
 	out = out[:len(in)]
