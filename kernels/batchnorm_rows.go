@@ -1,5 +1,7 @@
 package kernels
 
+import "math"
+
 // Row kernels of batch norm over rows [r0, r1) of [rows, c] tensors. Each
 // tries its AVX-512 version first when that is compiled in.
 
@@ -56,8 +58,8 @@ func gradSums(sumG, sumGX, dOut, in, mean, y []float32, r0, r1, c int) {
 	for r := r0; r < r1; r++ {
 		x := in[r*c : (r+1)*c]
 		for ch, g := range dOut[r*c : (r+1)*c] {
-			if y != nil && !insideReLU6(y[r*c+ch]) {
-				continue
+			if y != nil {
+				g = maskReLU6(g, y[r*c+ch])
 			}
 			sumG[ch] += g
 			sumGX[ch] += g * (x[ch] - mean[ch])
@@ -76,8 +78,8 @@ func gradInput(dIn, dOut, in, y, k1, k2, k0 []float32, r0, r1, c int) {
 		x := in[r*c : (r+1)*c]
 		dx := dIn[r*c : (r+1)*c]
 		for ch, g := range dOut[r*c : (r+1)*c] {
-			if y != nil && !insideReLU6(y[r*c+ch]) {
-				g = 0
+			if y != nil {
+				g = maskReLU6(g, y[r*c+ch])
 			}
 			dx[ch] = k1[ch]*g + k2[ch]*x[ch] + k0[ch]
 		}
@@ -94,5 +96,13 @@ func clampReLU6(v float32, relu6 bool) float32 {
 	return min(max(v, 0), 6)
 }
 
-// insideReLU6 reports whether ReLU6 passes gradient at output or input v.
-func insideReLU6(v float32) bool { return v > 0 && v < 6 }
+// maskReLU6 returns g where ReLU6 passes gradient at output or input v
+// (0 < v < 6) and 0 elsewhere. It selects with a bit mask, which the
+// compiler builds without branches; a branch mispredicts on random signs.
+func maskReLU6(g, v float32) float32 {
+	var keep uint32
+	if v > 0 && v < 6 {
+		keep = math.MaxUint32
+	}
+	return math.Float32frombits(math.Float32bits(g) & keep)
+}

@@ -131,6 +131,25 @@ func BenchmarkBatchNorm(b *testing.B) {
 		}
 		b.ReportMetric(float64(rows*c*4)*float64(b.N)/b.Elapsed().Seconds()/1e9, "GB/s")
 	})
+	// Batch norm then ReLU6 as two kernels, against the fused kernel.
+	act := make([]float32, rows*c)
+	b.Run("separate-fwd+bwd", func(b *testing.B) {
+		dBN := make([]float32, rows*c)
+		for b.Loop() {
+			BatchNormForwardTrain(out, mean, invStd, in, gamma, beta, nil, nil, rows, c, 0.1)
+			ReLU6Forward(act, out)
+			ReLU6Backward(dBN, dOut, act)
+			BatchNormBackward(dIn, dGamma, dBeta, dBN, in, mean, invStd, gamma, rows, c)
+		}
+		b.ReportMetric(float64(rows*c*4)*float64(b.N)/b.Elapsed().Seconds()/1e9, "GB/s")
+	})
+	b.Run("fused-fwd+bwd", func(b *testing.B) {
+		for b.Loop() {
+			BatchNormReLU6ForwardTrain(act, mean, invStd, in, gamma, beta, nil, nil, rows, c, 0.1)
+			BatchNormReLU6Backward(dIn, dGamma, dBeta, dOut, in, act, mean, invStd, gamma, rows, c)
+		}
+		b.ReportMetric(float64(rows*c*4)*float64(b.N)/b.Elapsed().Seconds()/1e9, "GB/s")
+	})
 	b.Run("relu6-fwd", func(b *testing.B) {
 		for b.Loop() {
 			ReLU6Forward(out, in)

@@ -29,11 +29,7 @@ func ReLU6Backward(dIn, dOut, x []float32) {
 			return
 		}
 		for i, v := range x[lo:hi] {
-			if v > 0 && v < 6 {
-				dIn[lo+i] = dOut[lo+i]
-			} else {
-				dIn[lo+i] = 0
-			}
+			dIn[lo+i] = maskReLU6(dOut[lo+i], v)
 		}
 	})
 }
