@@ -119,6 +119,7 @@ func gradInputSIMD(dIn, dOut, in, y, k1, k2, k0 []float32, r0, r1, c int) bool {
 		act = unsafe.Pointer(unsafe.SliceData(y))
 	}
 	zero, six := archsimd.BroadcastFloat32x16(0), archsimd.BroadcastFloat32x16(6)
+
 	for cb := 0; cb < c; cb += 16 {
 		m := channelMask(cb, c)
 		a1 := load16(unsafe.Pointer(&k1[cb]), m)
