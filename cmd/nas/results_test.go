@@ -2,6 +2,8 @@ package main
 
 import (
 	"encoding/json"
+	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -113,5 +115,21 @@ func TestShowTable(t *testing.T) {
 			t.Fatalf("show %s exit %d: %s", id, code, stderr)
 		}
 		checkGolden(t, name, []byte(stdout))
+	}
+}
+
+func TestStoreFromEnv(t *testing.T) {
+	db := resultsFixture(t)
+	t.Setenv("NAS_STORE", db)
+	code, stdout, stderr := runCommand(t, "best", "--json")
+	if code != exitOK || !strings.Contains(stdout, `"r1/4"`) {
+		t.Errorf("best with NAS_STORE set: exit %d\nstdout:\n%s\nstderr:\n%s", code, stdout, stderr)
+	}
+
+	// --store wins over NAS_STORE.
+	missing := filepath.Join(t.TempDir(), "other.db")
+	code, _, stderr = runCommand(t, "best", "--store", missing)
+	if code != exitBadInput || !strings.Contains(stderr, missing) {
+		t.Errorf("best --store %s: exit %d, stderr:\n%s", missing, code, stderr)
 	}
 }
