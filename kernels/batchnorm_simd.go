@@ -95,7 +95,7 @@ func gradSumsSIMD(sumG, sumGX, dOut, in, mean, y []float32, r0, r1, c int) bool 
 			if act != nil {
 				lanes = reluMask(load16(unsafe.Add(act, off), m), m, zero, six)
 			}
-			gv := load16(unsafe.Add(g, off), lanes)
+			gv := loadLanes16(unsafe.Add(g, off), m, lanes)
 			accG = accG.Add(gv)
 			accGX = gv.MulAdd(load16(unsafe.Add(x, off), m).Sub(mu), accGX)
 		}
@@ -131,7 +131,7 @@ func gradInputSIMD(dIn, dOut, in, y, k1, k2, k0 []float32, r0, r1, c int) bool {
 			if act != nil {
 				lanes = reluMask(load16(unsafe.Add(act, off), m), m, zero, six)
 			}
-			gv := load16(unsafe.Add(g, off), lanes)
+			gv := loadLanes16(unsafe.Add(g, off), m, lanes)
 			v := load16(unsafe.Add(x, off), m).MulAdd(a2, a0)
 			store16(unsafe.Add(dx, off), gv.MulAdd(a1, v), m)
 		}
@@ -162,7 +162,7 @@ func relu6BackwardSIMD(dIn, dOut, x []float32) bool {
 	for i := 0; i < n; i += 16 {
 		m := channelMask(i, n)
 		pass := reluMask(load16(unsafe.Add(px, 4*i), m), m, zero, six)
-		store16(unsafe.Add(pd, 4*i), load16(unsafe.Add(pg, 4*i), pass), m)
+		store16(unsafe.Add(pd, 4*i), loadLanes16(unsafe.Add(pg, 4*i), m, pass), m)
 	}
 	archsimd.ClearAVXUpperBits()
 	return true
