@@ -211,3 +211,29 @@ func choiceCounts(space searchspace.Space) []int {
 	}
 	return out
 }
+
+func TestSearch_RealTwoWorkers(t *testing.T) {
+	space, train, val := loadFashion(t, 256, 64)
+	st := openStore(t)
+	cfg := Config{Children: 4, ChildrenPerBatch: 4, SupernetSteps: 4, Workers: 2, Seed: 2}
+	local, err := NewLocal(space, train, val, 2, LocalConfig{BatchSize: 32, RecalibrationImages: 64, Seed: cfg.Seed,
+		Latency: func(context.Context, searchspace.Arch) (float64, error) { return 1, nil }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	strategy, err := rl.NewRandom(choiceCounts(space), cfg.Seed)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := &Search{Store: st, Strategy: strategy, Backend: local, Decoder: space, Reward: accuracyReward, Config: cfg}
+	run := newRun(t, st)
+	if _, err := s.Run(context.Background(), run); err != nil {
+		t.Fatal(err)
+	}
+	checkContiguous(t, st, run, 4)
+	for _, tr := range mustTrials(t, st, run) {
+		if tr.Status != store.TrialOK || tr.Accuracy < 0 || tr.Accuracy > 1 {
+			t.Errorf("trial %s: status %q accuracy %v error %q", tr.ID(), tr.Status, tr.Accuracy, tr.Error)
+		}
+	}
+}
