@@ -21,7 +21,7 @@ type Decoder interface {
 // that have no reward, such as a non-finite latency.
 type RewardFunc func(accuracy, latencyMS float64) (float64, error)
 
-// Score is what a backend measures of one child.
+// Score holds a backend's measurements of one child.
 type Score struct {
 	// Accuracy and Loss are measured on the validation split after batch
 	// normalization statistics were recalibrated for the child.

@@ -12,8 +12,9 @@
 //     Step i of a run always uses mini-batch i. A checkpoint of the
 //     strategy, the supernet and the step counter is committed after it.
 //  2. Scoring: Config.ChildrenPerBatch children proposed by the strategy are
-//     scored on the validation split (held out from the training data; the
-//     test split is never used) after batch-norm recalibration. Their
+//     scored on the validation split after batch-norm recalibration. The
+//     validation split is held out from the training data, and the test
+//     split is never used. Their
 //     latency at batch 1 on one thread is then measured one child at a
 //     time, with no other work running, and the reward computed.
 //  3. The strategy is updated with the batch's rewards, and the batch's

@@ -35,11 +35,12 @@
 // PATH.files/ for a store at PATH. A file is named RUN/supernet-BATCH-SUM.bin
 // after the run, the checkpoint's batch and the first 12 hex digits of its
 // SHA-256, so a new file never overwrites a referenced one. A checkpoint
-// references its weights file by name, size and SHA-256. The file is written to a temporary name,
-// synced, renamed into place, and only then is the transaction that
-// references it committed; the previous checkpoint's file is removed after
-// that commit. A crash therefore leaves at worst an unreferenced file, never a
-// reference to a missing or partial one. Reading a file back verifies its
+// references its weights file by name, size and SHA-256. The file is
+// written to a temporary name, synced and renamed into place, and only then
+// is the transaction that references it committed. The previous
+// checkpoint's file is removed after that commit. A crash therefore leaves
+// at worst an unreferenced file, never a reference to a missing or partial
+// one. Reading a file back verifies its
 // size and checksum and returns ErrChecksum on a mismatch.
 //
 // # Caveats
