@@ -297,7 +297,7 @@ func (s *Supernet) LoadCheckpoint(r io.Reader) (map[string]string, error) {
 		return nil, err
 	}
 	if meta[MetaFormat] != FormatSupernet {
-		return nil, fmt.Errorf("childnet: checkpoint format %q, want %q", meta[MetaFormat], FormatSupernet)
+		return nil, fmt.Errorf("childnet: checkpoint format %q, want %q; pass a file written by Supernet.SaveCheckpoint", meta[MetaFormat], FormatSupernet)
 	}
 
 	// Check every tensor before changing anything.
