@@ -266,14 +266,24 @@ func loadSearchData(o searchOptions, space *searchspace.Space) (searchSetup, err
 	return setup, nil
 }
 
-// newStrategy builds the strategy selected by --strategy.
-func newStrategy(name string, space searchspace.Space, seed uint64) (rl.Strategy, error) {
+// spaceChoiceCounts returns the number of choices of each decision of space, or
+// an input error for a space with nothing to search.
+func spaceChoiceCounts(space searchspace.Space) ([]int, error) {
 	var choices []int
 	for _, d := range space.Decisions() {
 		choices = append(choices, len(d.Choices))
 	}
 	if len(choices) == 0 {
 		return nil, inputErrorf("space %s has no decisions: every choice list has one entry, so there is nothing to search", space.Name)
+	}
+	return choices, nil
+}
+
+// newStrategy builds the strategy selected by --strategy.
+func newStrategy(name string, space searchspace.Space, seed uint64) (rl.Strategy, error) {
+	choices, err := spaceChoiceCounts(space)
+	if err != nil {
+		return nil, err
 	}
 	return rl.NewStrategy(name, choices, rl.Config{}, seed)
 }
@@ -284,6 +294,9 @@ func startSearch(ctx context.Context, a *app, o searchOptions) error {
 	}
 	setup, err := loadSearchData(o, nil)
 	if err != nil {
+		return err
+	}
+	if _, err := spaceChoiceCounts(setup.space); err != nil {
 		return err
 	}
 

@@ -140,6 +140,8 @@ func TestSearchFlagErrors(t *testing.T) {
 		{"negative lr", []string{"--lr", "-1"}, exitUsage, "--lr"},
 		{"missing data", []string{"--data", filepath.Join(t.TempDir(), "absent")}, exitBadInput, "--data"},
 		{"unknown space", []string{"--space", "nonesuch"}, exitBadInput, "nonesuch"},
+		{"space without decisions", []string{"--space", "mobilenet-v2"}, exitBadInput, "no decisions"},
+		{"validation larger than data", []string{"--val-size", "70000"}, exitBadInput, "--val-size"},
 		{"resume with flags", []string{"--resume", "r1", "--seed", "3"}, exitUsage, "--seed"},
 	}
 	for _, tc := range cases {
