@@ -313,6 +313,10 @@ func startSearch(ctx context.Context, a *app, o searchOptions) error {
 	if err := useLatencyTable(s, o, &setup); err != nil {
 		return err
 	}
+	search, err := buildSearch(a, s, o, setup)
+	if err != nil {
+		return err
+	}
 	config, _ := json.Marshal(o)
 	spaceJSON, _ := json.Marshal(setup.space)
 	run, err := s.CreateRun(store.Run{
@@ -325,7 +329,7 @@ func startSearch(ctx context.Context, a *app, o searchOptions) error {
 	a.logger.Info("search", "run", run.ID, "store", s.Path(), "space", setup.space.Name, "data", setup.dataName,
 		"train_images", setup.train.Len(), "val_images", setup.val.Len(), "strategy", o.Strategy, "reward", o.Reward,
 		"budget", o.Budget, "seed", o.Seed)
-	return runSearch(ctx, a, s, run.ID, o, setup)
+	return runSearch(ctx, a, search, run.ID)
 }
 
 func resumeSearch(ctx context.Context, a *app, path, runID string, workers int) error {
@@ -363,19 +367,25 @@ func resumeSearch(ctx context.Context, a *app, path, runID string, workers int) 
 	if err := useLatencyTable(s, o, &setup); err != nil {
 		return err
 	}
-	a.logger.Info("resume search", "run", runID, "store", s.Path(), "trials", run.Trials, "status", run.Status)
-	return runSearch(ctx, a, s, runID, o, setup)
-}
-
-func runSearch(ctx context.Context, a *app, s *store.Store, runID string, o searchOptions, setup searchSetup) error {
-	cfg, err := o.check()
+	search, err := buildSearch(a, s, o, setup)
 	if err != nil {
 		return err
+	}
+	a.logger.Info("resume search", "run", runID, "store", s.Path(), "trials", run.Trials, "status", run.Status)
+	return runSearch(ctx, a, search, runID)
+}
+
+// buildSearch builds the strategy, the backend and the search loop, so that
+// every failure of the setup comes before a run is created.
+func buildSearch(a *app, s *store.Store, o searchOptions, setup searchSetup) (*runs.Search, error) {
+	cfg, err := o.check()
+	if err != nil {
+		return nil, err
 	}
 	reward, _ := o.rewardFunc()
 	strategy, err := newStrategy(o.Strategy, setup.space, o.Seed)
 	if err != nil {
-		return err
+		return nil, err
 	}
 
 	// Split the cores between the workers, so that W workers do not run
@@ -385,13 +395,17 @@ func runSearch(ctx context.Context, a *app, s *store.Store, runID string, o sear
 	localCfg.Latency = setup.latency
 	backend, err := runs.NewLocal(setup.space, setup.train, setup.val, o.Workers, localCfg)
 	if err != nil {
-		return err
+		return nil, err
 	}
-
-	search := &runs.Search{
+	return &runs.Search{
 		Store: s, Strategy: strategy, Backend: backend, Decoder: setup.space, Reward: reward,
 		Config: cfg, Logger: a.logger,
-	}
+	}, nil
+}
+
+// runSearch runs search on run runID and prints where to look next.
+func runSearch(ctx context.Context, a *app, search *runs.Search, runID string) error {
+	cfg := search.Config
 	if bar := newSearchBar(a, cfg); bar != nil {
 		search.OnBatch = func(b runs.BatchStats) {
 			if cfg.Children > 0 {
@@ -410,7 +424,7 @@ func runSearch(ctx context.Context, a *app, s *store.Store, runID string, o sear
 		}
 		return err
 	}
-	printSearchResult(a, s.Path(), res)
+	printSearchResult(a, search.Store.Path(), res)
 	return nil
 }
 
