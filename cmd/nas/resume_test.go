@@ -115,7 +115,7 @@ func TestSearchResumeAfterKill(t *testing.T) {
 	needFashionMNIST(t)
 	bin := buildNas(t)
 	db := tempStore(t)
-	search := args(tinySearch, "--budget", "10", "--store", db)
+	search := cmdArgs(tinySearch, "--budget", "10", "--store", db)
 
 	// r1: uninterrupted.
 	if code, _, stderr := runCommand(t, search...); code != exitOK {

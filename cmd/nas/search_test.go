@@ -30,7 +30,7 @@ func tempStore(t *testing.T) string {
 	return filepath.Join(t.TempDir(), "nas.db")
 }
 
-func args(base []string, more ...string) []string {
+func cmdArgs(base []string, more ...string) []string {
 	return append(append([]string(nil), base...), more...)
 }
 
@@ -38,7 +38,7 @@ func TestSearchBestShowReplay(t *testing.T) {
 	needFashionMNIST(t)
 	db := tempStore(t)
 
-	code, stdout, stderr := runCommand(t, args(tinySearch, "--budget", "4", "--store", db)...)
+	code, stdout, stderr := runCommand(t, cmdArgs(tinySearch, "--budget", "4", "--store", db)...)
 	if code != exitOK {
 		t.Fatalf("search exit %d\nstderr:\n%s", code, stderr)
 	}
@@ -149,7 +149,7 @@ func TestSearchFlagErrors(t *testing.T) {
 			if tc.code == exitBadInput {
 				needFashionMNIST(t)
 			}
-			code, _, stderr := runCommand(t, args([]string{"search", "--store", db}, tc.args...)...)
+			code, _, stderr := runCommand(t, cmdArgs([]string{"search", "--store", db}, tc.args...)...)
 			if code != tc.code {
 				t.Errorf("exit %d, want %d; stderr:\n%s", code, tc.code, stderr)
 			}
@@ -166,7 +166,7 @@ func TestSearchFlagErrors(t *testing.T) {
 func TestReadCommandErrors(t *testing.T) {
 	needFashionMNIST(t)
 	db := tempStore(t)
-	if code, _, stderr := runCommand(t, args(tinySearch, "--budget", "2", "--store", db)...); code != exitOK {
+	if code, _, stderr := runCommand(t, cmdArgs(tinySearch, "--budget", "2", "--store", db)...); code != exitOK {
 		t.Fatalf("search exit %d: %s", code, stderr)
 	}
 	before, err := os.ReadFile(db)
@@ -238,10 +238,10 @@ func TestLockedStore(t *testing.T) {
 
 	commands := [][]string{{"runs"}, {"best"}, {"show", "r1/1"}}
 	if _, err := os.Stat(dataset.FashionMNISTDir); err == nil {
-		commands = append(commands, args(tinySearch, "--budget", "2"), []string{"search", "--resume", "r1"})
+		commands = append(commands, cmdArgs(tinySearch, "--budget", "2"), []string{"search", "--resume", "r1"})
 	}
 	for _, cmd := range commands {
-		code, _, stderr := runCommand(t, args(cmd, "--store", db)...)
+		code, _, stderr := runCommand(t, cmdArgs(cmd, "--store", db)...)
 		if code != exitFailure || !strings.Contains(stderr, "in use by another nas process") {
 			t.Errorf("%s on a locked store: exit %d, stderr:\n%s", cmd[0], code, stderr)
 		}
