@@ -154,7 +154,7 @@ func TestSearch_RealPackages(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		return &Search{Store: st, Strategy: strategy, Backend: local, Decoder: space, Reward: accuracyReward, Config: cfg}
+		return &Search{Store: st, Strategy: strategy, Backend: local, Decoder: space, Reward: accuracyReward, Config: cfg, Measure: true}
 	}
 
 	whole := newRun(t, st)
@@ -225,7 +225,7 @@ func TestSearch_RealTwoWorkers(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	s := &Search{Store: st, Strategy: strategy, Backend: local, Decoder: space, Reward: accuracyReward, Config: cfg}
+	s := &Search{Store: st, Strategy: strategy, Backend: local, Decoder: space, Reward: accuracyReward, Config: cfg, Measure: true}
 	run := newRun(t, st)
 	if _, err := s.Run(context.Background(), run); err != nil {
 		t.Fatal(err)

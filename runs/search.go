@@ -32,7 +32,19 @@ type Search struct {
 	Logger *slog.Logger
 	// OnBatch, when set, is called after each batch is committed.
 	OnBatch func(BatchStats)
+	// Predict, when set, predicts a child's latency in ms, for example
+	// from a latency table. Every scored child then gets a prediction.
+	Predict func(ctx context.Context, arch searchspace.Arch) (float64, error)
+	// Measure selects measured latency (Backend.Latency) for the reward.
+	// When false, the reward uses Predict, which must then be set.
+	Measure bool
 }
+
+// Latency sources of a trial, stored in store.Trial.LatencySource.
+const (
+	LatencyPredicted = "predicted"
+	LatencyMeasured  = "measured"
+)
 
 // BatchStats summarises one committed batch.
 type BatchStats struct {
@@ -93,6 +105,9 @@ func (s *Search) Run(ctx context.Context, runID string) (Result, error) {
 	logger := s.Logger
 	if logger == nil {
 		logger = slog.New(slog.DiscardHandler)
+	}
+	if !s.Measure && s.Predict == nil {
+		return Result{}, errors.New("runs: no latency source: set Search.Measure or Search.Predict")
 	}
 	run, err := s.Store.Run(runID)
 	if err != nil {
@@ -436,7 +451,7 @@ func (l *loop) scoreChildren(ctx context.Context, n int) ([]store.Trial, []rl.Ou
 		if err == nil {
 			t.Accuracy, t.Loss = scores[i].Accuracy, scores[i].Loss
 			t.Params, t.MACs = scores[i].Params, scores[i].MACs
-			t.LatencyMS, err = l.measureLatency(ctx, archs[i])
+			err = l.childLatency(ctx, archs[i], t)
 		}
 		if err == nil {
 			t.Reward, err = l.Reward(t.Accuracy, t.LatencyMS)
@@ -457,6 +472,32 @@ func (l *loop) scoreChildren(ctx context.Context, n int) ([]store.Trial, []rl.Ou
 		outcomes[i] = rl.Outcome{Proposal: proposals[i], Reward: t.Reward}
 	}
 	return trials, outcomes, nil
+}
+
+// childLatency fills in t's latencies: the prediction when a predictor is
+// set, the measurement when Search.Measure is, and LatencyMS from the one
+// the reward uses.
+func (l *loop) childLatency(ctx context.Context, arch searchspace.Arch, t *store.Trial) error {
+	if l.Predict != nil {
+		ms, err := l.Predict(ctx, arch)
+		if err == nil && (!finite(ms) || ms <= 0) {
+			err = fmt.Errorf("invalid predicted latency %v ms", ms)
+		}
+		if err != nil {
+			return fmt.Errorf("predict latency: %w", err)
+		}
+		t.PredictedLatencyMS = ms
+		t.LatencyMS, t.LatencySource = ms, LatencyPredicted
+	}
+	if l.Measure {
+		ms, err := l.measureLatency(ctx, arch)
+		if err != nil {
+			return err
+		}
+		t.MeasuredLatencyMS = ms
+		t.LatencyMS, t.LatencySource = ms, LatencyMeasured
+	}
+	return nil
 }
 
 func (l *loop) measureLatency(ctx context.Context, arch searchspace.Arch) (ms float64, err error) {

@@ -43,6 +43,7 @@ func newSearch(st *store.Store, cfg Config) (*Search, *fakeBackend) {
 		Decoder:  fakeDecoder{},
 		Reward:   accuracyReward,
 		Config:   cfg,
+		Measure:  true,
 	}, b
 }
 

@@ -35,11 +35,19 @@ type Trial struct {
 	// and nats per example.
 	Accuracy float64 `json:"accuracy"`
 	Loss     float64 `json:"loss"`
-	// LatencyMS is the median inference latency at batch 1 on one thread.
-	LatencyMS float64 `json:"latency_ms"`
-	Params    int64   `json:"params"`
-	MACs      int64   `json:"macs"`
-	Reward    float64 `json:"reward"`
+	// LatencyMS is the inference latency at batch 1 on one thread, in ms,
+	// that the reward used: predicted from a latency table or measured end
+	// to end, as LatencySource says.
+	LatencyMS     float64 `json:"latency_ms"`
+	LatencySource string  `json:"latency_source,omitempty"`
+	// MeasuredLatencyMS is the measured median latency, 0 when the child
+	// was not measured; PredictedLatencyMS is the latency table's
+	// prediction, 0 when the run had no table.
+	MeasuredLatencyMS  float64 `json:"measured_latency_ms,omitempty"`
+	PredictedLatencyMS float64 `json:"predicted_latency_ms,omitempty"`
+	Params             int64   `json:"params"`
+	MACs               int64   `json:"macs"`
+	Reward             float64 `json:"reward"`
 	// TrainSteps is the number of supernet steps taken before the child was
 	// scored.
 	TrainSteps int64 `json:"train_steps"`

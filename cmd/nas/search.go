@@ -41,7 +41,9 @@ type searchOptions struct {
 	Seed     uint64 `json:"seed"`
 	// LatencyTarget is the target latency T of the mnas rewards, in ms.
 	LatencyTarget float64 `json:"latency_target_ms"`
-	// Latency is how a child's latency is found: measure or table.
+	// Latency is the latency the reward uses: predicted (from the store's
+	// latency table for the space, profiled first if there is none) or
+	// measured (each child timed end to end).
 	Latency          string  `json:"latency"`
 	ValSize          int     `json:"val_size"`
 	TrainImages      int     `json:"train_images"`
@@ -61,8 +63,8 @@ const (
 	rewardMnasSoft = "mnas-soft"
 	rewardMnasHard = "mnas-hard"
 
-	latencyMeasure = "measure"
-	latencyTable   = "table"
+	latencyMeasured  = runs.LatencyMeasured
+	latencyPredicted = runs.LatencyPredicted
 )
 
 // resumeFlags are the flags --resume allows; every other search flag comes
@@ -72,7 +74,7 @@ var resumeFlags = map[string]bool{"resume": true, "store": true, "workers": true
 func newSearchCmd(a *app) *cobra.Command {
 	opts := searchOptions{
 		Data: dataset.SourceFashionMNIST, Space: searchspace.SpaceDefault, Budget: "100", Workers: 1,
-		Reward: rewardAccuracy, Strategy: rl.NameReinforce, Latency: latencyMeasure, Seed: 1, ValSize: 1000,
+		Reward: rewardAccuracy, Strategy: rl.NameReinforce, Latency: latencyPredicted, Seed: 1, ValSize: 1000,
 		SupernetSteps: runs.DefaultSupernetSteps, ChildrenPerBatch: runs.DefaultChildrenPerBatch,
 		BatchSize: runs.DefaultBatchSize, LearningRate: runs.DefaultLearningRate, RecalImages: runs.DefaultRecalibrationImages,
 	}
@@ -120,7 +122,7 @@ LAT ≤ T and ACC·(LAT/T)^-1 above it, with T = --latency-target in ms.`,
 	f.IntVar(&opts.Workers, "workers", opts.Workers, "children trained or scored at once; only 1 gives a reproducible trial sequence")
 	f.StringVar(&opts.Reward, "reward", opts.Reward, "reward: accuracy, mnas-soft or mnas-hard")
 	f.Float64Var(&opts.LatencyTarget, "latency-target", 0, "target latency T in ms at batch 1 on one thread (required by the mnas rewards)")
-	f.StringVar(&opts.Latency, "latency", opts.Latency, "latency source: measure (time each child) or table (predict from this machine's table, built by nas latency profile)")
+	f.StringVar(&opts.Latency, "latency", opts.Latency, "latency in the reward: predicted (from the store's latency table for the space; profiled first when there is none) or measured (each child timed end to end, and predicted too when a table exists)")
 	f.StringVar(&opts.Strategy, "strategy", opts.Strategy, "strategy: reinforce (LSTM controller), random or evolution")
 	f.Uint64Var(&opts.Seed, "seed", opts.Seed, "seed of the controller, supernet weights, data split and batch order")
 	f.IntVar(&opts.ValSize, "val-size", opts.ValSize, "validation images held out from the training split")
@@ -176,8 +178,8 @@ func (o searchOptions) check() (runs.Config, error) {
 	if _, err := o.rewardFunc(); err != nil {
 		return cfg, err
 	}
-	if o.Latency != latencyMeasure && o.Latency != latencyTable {
-		return cfg, usageErrorf("unknown --latency %q: use measure or table", o.Latency)
+	if o.Latency != latencyMeasured && o.Latency != latencyPredicted {
+		return cfg, usageErrorf("unknown --latency %q: use predicted or measured", o.Latency)
 	}
 	if !slices.Contains(rl.StrategyNames, o.Strategy) {
 		return cfg, usageErrorf("unknown --strategy %q: use %s", o.Strategy, strings.Join(rl.StrategyNames, ", "))
@@ -212,21 +214,36 @@ type searchSetup struct {
 	dataName string
 	train    *dataset.Set
 	val      *dataset.Set
-	// latency replaces latency measurement when not nil.
-	latency func(context.Context, searchspace.Arch) (float64, error)
+	// predict is the latency table's prediction, nil when there is none.
+	predict func(context.Context, searchspace.Arch) (float64, error)
 }
 
-// useLatencyTable sets setup.latency to the prediction of this machine's
-// latency table in s when --latency is table.
-func useLatencyTable(s *store.Store, o searchOptions, setup *searchSetup) error {
-	if o.Latency != latencyTable {
+// useLatencyTable sets setup.predict to the prediction of the latency
+// table of the space in s: the table saved last, profiled here or imported
+// with nas latency import. With --latency predicted and no table, it
+// profiles this machine first and saves the table in s.
+func useLatencyTable(ctx context.Context, a *app, s *store.Store, o searchOptions, setup *searchSetup) error {
+	table, err := latency.Load(s, setup.space)
+	switch {
+	case err == nil:
+		a.logger.Info("latency table", "space", setup.space.Name, "machine", table.Machine.String(), "entries", len(table.Entries))
+	case !errors.Is(err, latency.ErrNoTable):
+		return err
+	case o.Latency == latencyMeasured:
 		return nil
+	default:
+		a.logger.Info("no latency table for the space in the store; profiling this machine", "space", setup.space.Name)
+		start := time.Now()
+		table, err = latency.Profile(ctx, setup.space, latency.ProfileOptions{Seed: o.Seed})
+		if err != nil {
+			return fmt.Errorf("profile latency table: %w", err)
+		}
+		if err := latency.Save(s, table); err != nil {
+			return err
+		}
+		a.logger.Info("latency table saved", "entries", len(table.Entries), "s", time.Since(start).Round(100*time.Millisecond).Seconds())
 	}
-	table, err := latency.LoadFor(s, setup.space, latency.ThisMachine(1).ID())
-	if err != nil {
-		return badInput(err)
-	}
-	setup.latency = table.Latency
+	setup.predict = table.Latency
 	return nil
 }
 
@@ -302,15 +319,12 @@ func startSearch(ctx context.Context, a *app, o searchOptions) error {
 
 	// Open the store only once every flag and the data are known good.
 	path := storePath(o.store)
-	if _, err := os.Stat(path); o.Latency == latencyTable && errors.Is(err, os.ErrNotExist) {
-		return inputErrorf("--latency table: store %s does not exist, so it has no latency table; build one with `nas latency profile --store %s`", path, path)
-	}
 	s, err := openStoreForWrite(path)
 	if err != nil {
 		return err
 	}
 	defer s.Close()
-	if err := useLatencyTable(s, o, &setup); err != nil {
+	if err := useLatencyTable(ctx, a, s, o, &setup); err != nil {
 		return err
 	}
 	search, err := buildSearch(a, s, o, setup)
@@ -364,7 +378,7 @@ func resumeSearch(ctx context.Context, a *app, path, runID string, workers int) 
 	if err != nil {
 		return err
 	}
-	if err := useLatencyTable(s, o, &setup); err != nil {
+	if err := useLatencyTable(ctx, a, s, o, &setup); err != nil {
 		return err
 	}
 	search, err := buildSearch(a, s, o, setup)
@@ -392,14 +406,13 @@ func buildSearch(a *app, s *store.Store, o searchOptions, setup searchSetup) (*r
 	// W·GOMAXPROCS kernel goroutines.
 	kernels.SetThreads(max(1, runtime.GOMAXPROCS(0)/o.Workers))
 	localCfg := runs.LocalConfig{BatchSize: o.BatchSize, LearningRate: o.LearningRate, RecalibrationImages: o.RecalImages, Seed: o.Seed}
-	localCfg.Latency = setup.latency
 	backend, err := runs.NewLocal(setup.space, setup.train, setup.val, o.Workers, localCfg)
 	if err != nil {
 		return nil, err
 	}
 	return &runs.Search{
 		Store: s, Strategy: strategy, Backend: backend, Decoder: setup.space, Reward: reward,
-		Config: cfg, Logger: a.logger,
+		Config: cfg, Logger: a.logger, Predict: setup.predict, Measure: o.Latency == latencyMeasured,
 	}, nil
 }
 

@@ -135,7 +135,6 @@ func TestSearchFlagErrors(t *testing.T) {
 		{"unknown reward", []string{"--reward", "speed"}, exitUsage, "--reward"},
 		{"unknown strategy", []string{"--strategy", "guess"}, exitUsage, "--strategy"},
 		{"unknown latency source", []string{"--latency", "guess"}, exitUsage, "--latency"},
-		{"no latency table", []string{"--latency", "table"}, exitBadInput, "nas latency profile"},
 		{"zero workers", []string{"--workers", "0"}, exitUsage, "--workers"},
 		{"negative lr", []string{"--lr", "-1"}, exitUsage, "--lr"},
 		{"missing data", []string{"--data", filepath.Join(t.TempDir(), "absent")}, exitBadInput, "--data"},
@@ -249,5 +248,55 @@ func TestLockedStore(t *testing.T) {
 	runs, err := s.Runs()
 	if err != nil || len(runs) != 1 || runs[0].Status != store.RunRunning {
 		t.Errorf("runs after the rejected commands = %+v, %v; want r1 alone, untouched", runs, err)
+	}
+}
+
+// TestSearchLatencySources checks that the default search predicts latency
+// from a table it profiles into the store, and that --latency measured
+// stores the measurement and, with that table present, the prediction.
+func TestSearchLatencySources(t *testing.T) {
+	needFashionMNIST(t)
+	db := tempStore(t)
+
+	trials := func(run string) []store.Trial {
+		t.Helper()
+		st, err := store.Open(db, store.Options{ReadOnly: true})
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer st.Close()
+		list, err := st.Trials(run)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return list
+	}
+
+	code, _, stderr := runCommand(t, cmdArgs(tinySearch, "--budget", "2", "--store", db)...)
+	if code != exitOK {
+		t.Fatalf("search exit %d\nstderr:\n%s", code, stderr)
+	}
+	if !strings.Contains(stderr, "latency table saved") {
+		t.Errorf("first search did not profile a latency table:\n%s", stderr)
+	}
+	for _, tr := range trials("r1") {
+		if tr.LatencySource != "predicted" || tr.PredictedLatencyMS <= 0 || tr.LatencyMS != tr.PredictedLatencyMS || tr.MeasuredLatencyMS != 0 {
+			t.Errorf("predicted run: trial %s latency %v source %q predicted %v measured %v",
+				tr.ID(), tr.LatencyMS, tr.LatencySource, tr.PredictedLatencyMS, tr.MeasuredLatencyMS)
+		}
+	}
+
+	code, _, stderr = runCommand(t, cmdArgs(tinySearch, "--budget", "2", "--store", db, "--latency", "measured")...)
+	if code != exitOK {
+		t.Fatalf("measured search exit %d\nstderr:\n%s", code, stderr)
+	}
+	if strings.Contains(stderr, "latency table saved") {
+		t.Errorf("second search profiled again although the store has a table:\n%s", stderr)
+	}
+	for _, tr := range trials("r2") {
+		if tr.LatencySource != "measured" || tr.MeasuredLatencyMS <= 0 || tr.LatencyMS != tr.MeasuredLatencyMS || tr.PredictedLatencyMS <= 0 {
+			t.Errorf("measured run: trial %s latency %v source %q predicted %v measured %v",
+				tr.ID(), tr.LatencyMS, tr.LatencySource, tr.PredictedLatencyMS, tr.MeasuredLatencyMS)
+		}
 	}
 }

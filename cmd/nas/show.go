@@ -104,7 +104,7 @@ func printTrial(a *app, t store.Trial, arch *searchspace.Arch, replays []store.R
 	}
 	fmt.Fprintf(w, "reward    %.4f\n", t.Reward)
 	fmt.Fprintf(w, "val acc   %.4f (loss %.4f)\n", t.Accuracy, t.Loss)
-	fmt.Fprintf(w, "latency   %.3f ms (batch 1, one thread)\n", t.LatencyMS)
+	fmt.Fprintf(w, "latency   %.3f ms (batch 1, one thread%s)\n", t.LatencyMS, latencyNote(t))
 	fmt.Fprintf(w, "params    %d\n", t.Params)
 	fmt.Fprintf(w, "MACs      %d\n", t.MACs)
 	fmt.Fprintf(w, "trained   after %d supernet steps, scored in %.0f ms\n", t.TrainSteps, t.WallMS)
@@ -144,5 +144,18 @@ func printTrial(a *app, t store.Trial, arch *searchspace.Arch, replays []store.R
 				r.Epochs, r.Seed, r.TestAccuracy, r.TestLoss, r.LatencyMS, r.WallSeconds, orDash(r.Weights))
 		}
 		tw.Flush()
+	}
+}
+
+// latencyNote says where a trial's latency came from and gives the other
+// value when both were stored.
+func latencyNote(t store.Trial) string {
+	switch {
+	case t.LatencySource == "":
+		return ""
+	case t.MeasuredLatencyMS > 0 && t.PredictedLatencyMS > 0:
+		return fmt.Sprintf(", %s; measured %.3f ms, predicted %.3f ms", t.LatencySource, t.MeasuredLatencyMS, t.PredictedLatencyMS)
+	default:
+		return ", " + t.LatencySource
 	}
 }
