@@ -51,13 +51,16 @@ func affineRowsSIMD(out, in, scale, shift []float32, r0, r1, c int, relu6 bool) 
 	src := unsafe.Pointer(unsafe.SliceData(in))
 	dst := unsafe.Pointer(unsafe.SliceData(out))
 	zero, six := archsimd.BroadcastFloat32x16(0), archsimd.BroadcastFloat32x16(6)
-	for cb := 0; cb < c; cb += 16 {
-		m := channelMask(cb, c)
-		k := load16(unsafe.Pointer(&scale[cb]), m)
-		s := load16(unsafe.Pointer(&shift[cb]), m)
-		for r := r0; r < r1; r++ {
+
+	// Rows outer and channel blocks inner, so the tensor streams through
+	// memory once; scale and shift stay in L1.
+	for r := r0; r < r1; r++ {
+		for cb := 0; cb < c; cb += 16 {
+			m := channelMask(cb, c)
+			k := load16(unsafe.Pointer(&scale[cb]), m)
+			sh := load16(unsafe.Pointer(&shift[cb]), m)
 			off := 4 * (r*c + cb)
-			y := load16(unsafe.Add(src, off), m).MulAdd(k, s)
+			y := load16(unsafe.Add(src, off), m).MulAdd(k, sh)
 			if relu6 {
 				y = y.Max(zero).Min(six)
 			}

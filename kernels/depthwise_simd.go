@@ -3,7 +3,6 @@
 package kernels
 
 import (
-	mathbits "math/bits"
 	"simd/archsimd"
 	"unsafe"
 )
@@ -25,37 +24,6 @@ func channelMask(cb, c int) archsimd.Mask32x16 {
 // p; the other lanes are zero.
 func load16(p unsafe.Pointer, m archsimd.Mask32x16) archsimd.Float32x16 {
 	return loadLanes16(p, m, m)
-}
-
-// loadLanes16 loads the lanes of m, a subset of block, from the floats at p.
-// block is a mask from channelMask and marks the lanes that exist in memory.
-// A partial block is copied through a stack buffer, because converting p to
-// a *[16]float32 that runs past the end of its slice breaks the unsafe
-// pointer rules (checkptr, enabled by -race, rejects it).
-func loadLanes16(p unsafe.Pointer, block, m archsimd.Mask32x16) archsimd.Float32x16 {
-	bits := block.ToBits()
-	if bits == 0xffff {
-		return archsimd.LoadMaskedFloat32x16((*[16]float32)(p), m)
-	}
-	var buf [16]float32
-	n := mathbits.Len16(bits)
-	copy(buf[:n], unsafe.Slice((*float32)(p), n))
-	return archsimd.LoadMaskedFloat32x16(&buf, m)
-}
-
-// store16 stores the lanes of m, a mask from channelMask, to the floats at
-// p, through a stack buffer for a partial block as in loadLanes16.
-func store16(p unsafe.Pointer, v archsimd.Float32x16, m archsimd.Mask32x16) {
-	bits := m.ToBits()
-	if bits == 0xffff {
-		v.Store((*[16]float32)(p))
-		return
-	}
-	n := mathbits.Len16(bits)
-	dst := unsafe.Slice((*float32)(p), n)
-	var buf [16]float32
-	v.StoreMasked(&buf, m)
-	copy(dst, buf[:n])
 }
 
 // tapRange returns the taps [lo, hi) of a kernel of size k whose input index
