@@ -156,6 +156,9 @@ func TestSearchResumeAfterKill(t *testing.T) {
 	if !strings.Contains(rest, "nas search --resume r2") {
 		t.Errorf("interrupted search does not say how to resume:\n%s", rest)
 	}
+	if strings.Contains(rest, "context canceled") {
+		t.Errorf("interrupted search prints the cancellation as an error:\n%s", rest)
+	}
 	if st := runStatus(t, db, "r2"); st != store.RunInterrupted && st != store.RunDone {
 		t.Errorf("status after SIGINT %q, want %q", st, store.RunInterrupted)
 	}

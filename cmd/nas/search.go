@@ -434,6 +434,7 @@ func runSearch(ctx context.Context, a *app, search *runs.Search, runID string) e
 	if err != nil {
 		if errors.Is(err, context.Canceled) {
 			fmt.Fprintf(a.stderr, "search interrupted: %d trials of run %s are stored. Continue with `nas search --resume %s`\n", res.Trials, runID, runID)
+			return fmt.Errorf("%w: %w", errSilent, err)
 		}
 		return err
 	}
