@@ -195,14 +195,8 @@ func (s *Evolution) UnmarshalBinary(data []byte) error {
 	if err := gob.NewDecoder(bytes.NewReader(data)).Decode(&state); err != nil {
 		return fmt.Errorf("rl: decoding evolution state: %w", err)
 	}
-	if state.Kind != NameEvolution {
-		return fmt.Errorf("rl: the state is for strategy %q, not %q: restore it into a strategy of the kind that saved it", state.Kind, NameEvolution)
-	}
-	if state.Format != evolutionFormat {
-		return fmt.Errorf("rl: unsupported evolution state format %d: this build reads format %d", state.Format, evolutionFormat)
-	}
-	if !slices.Equal(state.Choices, s.choices) {
-		return fmt.Errorf("rl: evolution state is for choices %v, not %v: restore it into a strategy built for the same search space", state.Choices, s.choices)
+	if err := checkStateHeader(state.Kind, state.Format, state.Choices, NameEvolution, evolutionFormat, s.choices, "evolution"); err != nil {
+		return err
 	}
 	cfg, err := state.Config.withDefaults()
 	if err != nil {

@@ -98,14 +98,8 @@ func (s *Random) UnmarshalBinary(data []byte) error {
 	if err := gob.NewDecoder(bytes.NewReader(data)).Decode(&state); err != nil {
 		return fmt.Errorf("rl: decoding random search state: %w", err)
 	}
-	if state.Kind != NameRandom {
-		return fmt.Errorf("rl: the state is for strategy %q, not %q: restore it into a strategy of the kind that saved it", state.Kind, NameRandom)
-	}
-	if state.Format != randomFormat {
-		return fmt.Errorf("rl: unsupported random search state format %d: this build reads format %d", state.Format, randomFormat)
-	}
-	if !slices.Equal(state.Choices, s.choices) {
-		return fmt.Errorf("rl: random search state is for choices %v, not %v: restore it into a strategy built for the same search space", state.Choices, s.choices)
+	if err := checkStateHeader(state.Kind, state.Format, state.Choices, NameRandom, randomFormat, s.choices, "random search"); err != nil {
+		return err
 	}
 	source := &rand.PCG{}
 	if err := source.UnmarshalBinary(state.Source); err != nil {

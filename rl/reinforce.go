@@ -338,14 +338,8 @@ func (s *Reinforce) UnmarshalBinary(data []byte) error {
 	if err := gob.NewDecoder(bytes.NewReader(data)).Decode(&state); err != nil {
 		return fmt.Errorf("rl: decoding REINFORCE state: %w", err)
 	}
-	if state.Kind != NameReinforce {
-		return fmt.Errorf("rl: the state is for strategy %q, not %q: restore it into a strategy of the kind that saved it", state.Kind, NameReinforce)
-	}
-	if state.Format != reinforceFormat {
-		return fmt.Errorf("rl: unsupported REINFORCE state format %d: this build reads format %d", state.Format, reinforceFormat)
-	}
-	if !slices.Equal(state.Choices, s.choices) {
-		return fmt.Errorf("rl: REINFORCE state is for choices %v, not %v: restore it into a strategy built for the same search space", state.Choices, s.choices)
+	if err := checkStateHeader(state.Kind, state.Format, state.Choices, NameReinforce, reinforceFormat, s.choices, "REINFORCE"); err != nil {
+		return err
 	}
 
 	// Decode into fresh objects first so that a failure changes nothing.

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"slices"
 )
 
 // Proposal is one architecture a strategy proposes, as one token per
@@ -101,6 +102,22 @@ func checkBatch(batch []Outcome, choices []int, version int) error {
 		if o.Version < 0 || o.Version > version {
 			return fmt.Errorf("rl: outcome %d has version %d, outside [0, %d]: pass the Version from the strategy's own Proposal", i, o.Version, version)
 		}
+	}
+	return nil
+}
+
+// checkStateHeader returns an error unless a decoded state's kind, format
+// and choice counts are the ones a strategy of kind wantKind, reading format
+// wantFormat, built for wantChoices can restore. what names the strategy in
+// messages.
+func checkStateHeader(kind string, format int, choices []int, wantKind string, wantFormat int, wantChoices []int, what string) error {
+	switch {
+	case kind != wantKind:
+		return fmt.Errorf("rl: the state is for strategy %q, not %q: restore it into a strategy of the kind that saved it", kind, wantKind)
+	case format != wantFormat:
+		return fmt.Errorf("rl: unsupported %s state format %d: this build reads format %d", what, format, wantFormat)
+	case !slices.Equal(choices, wantChoices):
+		return fmt.Errorf("rl: %s state is for choices %v, not %v: restore it into a strategy built for the same search space", what, choices, wantChoices)
 	}
 	return nil
 }
