@@ -64,7 +64,7 @@ func (s *Store) Commit(runID string, trials []Trial, ckpt Checkpoint, weights fu
 	}
 
 	var previous *FileRef
-	err := s.db.Update(func(tx *bolt.Tx) error {
+	err := s.update(func(tx *bolt.Tx) error {
 		if err := putTrials(tx, runID, trials); err != nil {
 			return err
 		}
@@ -102,7 +102,7 @@ func (s *Store) Commit(runID string, trials []Trial, ckpt Checkpoint, weights fu
 // ErrNotFound when the run has none.
 func (s *Store) Checkpoint(runID string) (Checkpoint, error) {
 	var c Checkpoint
-	err := s.db.View(func(tx *bolt.Tx) error {
+	err := s.view(func(tx *bolt.Tx) error {
 		if _, err := getRun(tx, runID); err != nil {
 			return err
 		}

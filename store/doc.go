@@ -4,12 +4,14 @@
 //
 // # Basics
 //
-// Open a store with Open. A writable open creates the file if it is missing and initialises an empty
-// one;
-// a read-only open (Options.ReadOnly) never creates one and returns
-// ErrNotFound instead. Only one process may hold a store open for writing:
-// a second Open returns an *InUseError within Options.Timeout (one second by
-// default), naming the process id of the holder when it is known.
+// Open a store with Open. A writable open creates the file if it is missing
+// and initialises an empty one; a read-only open (Options.ReadOnly) never
+// creates one and returns ErrNotFound instead. Only one process may hold a
+// store open for writing, through an exclusive lock on the file PATH.lock: a
+// second writable Open returns an *InUseError within Options.Timeout (one
+// second by default), naming the process id of the holder. A writable store
+// opens the database file only for each operation, so read-only stores can
+// read it while a search writes.
 //
 // The core types are Run, Trial, Checkpoint and Replay. A Run is one search
 // with its configuration, space, seed and status. A Trial is one scored child
@@ -45,7 +47,8 @@
 //
 // # Caveats
 //
-// A writable store holds an exclusive file lock, so read-only commands fail
-// with an *InUseError while a search runs on the same file. Times are stored
-// in UTC.
+// A read-only store sees the transactions committed before it opened; it
+// takes a shared lock on the database file for as long as it is open, and a
+// writer waits up to 30 seconds for it at each operation, so keep read-only
+// stores open briefly. Times are stored in UTC.
 package store

@@ -7,7 +7,7 @@ import (
 // PutLatency stores value under key in the latency bucket, which holds
 // latency tables; their writer owns the key scheme and encoding.
 func (s *Store) PutLatency(key string, value []byte) error {
-	return s.db.Update(func(tx *bolt.Tx) error {
+	return s.update(func(tx *bolt.Tx) error {
 		return tx.Bucket(bucketLatency).Put([]byte(key), value)
 	})
 }
@@ -16,7 +16,7 @@ func (s *Store) PutLatency(key string, value []byte) error {
 // bucket, or nil when there is none.
 func (s *Store) Latency(key string) ([]byte, error) {
 	var out []byte
-	err := s.db.View(func(tx *bolt.Tx) error {
+	err := s.view(func(tx *bolt.Tx) error {
 		if v := tx.Bucket(bucketLatency).Get([]byte(key)); v != nil {
 			out = append([]byte(nil), v...)
 		}

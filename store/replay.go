@@ -38,7 +38,7 @@ func (s *Store) AddReplay(r Replay) error {
 	if err != nil {
 		return err
 	}
-	return s.db.Update(func(tx *bolt.Tx) error {
+	return s.update(func(tx *bolt.Tx) error {
 		if _, err := getRun(tx, runID); err != nil {
 			return err
 		}
@@ -60,7 +60,7 @@ func (s *Store) AddReplay(r Replay) error {
 // Replays returns the replays of a trial, oldest first; none is not an error.
 func (s *Store) Replays(trialID string) ([]Replay, error) {
 	var list []Replay
-	err := s.db.View(func(tx *bolt.Tx) error {
+	err := s.view(func(tx *bolt.Tx) error {
 		v := tx.Bucket(bucketReplays).Get([]byte(trialID))
 		if v == nil {
 			return nil

@@ -46,7 +46,7 @@ type Run struct {
 
 // CreateRun stores r with a new id and status RunRunning, and returns it.
 func (s *Store) CreateRun(r Run) (Run, error) {
-	err := s.db.Update(func(tx *bolt.Tx) error {
+	err := s.update(func(tx *bolt.Tx) error {
 		runs := tx.Bucket(bucketRuns)
 		n, err := runs.NextSequence()
 		if err != nil {
@@ -72,7 +72,7 @@ func (s *Store) CreateRun(r Run) (Run, error) {
 // transaction. It returns the updated run.
 func (s *Store) UpdateRun(id string, change func(*Run)) (Run, error) {
 	var r Run
-	err := s.db.Update(func(tx *bolt.Tx) error {
+	err := s.update(func(tx *bolt.Tx) error {
 		var err error
 		if r, err = getRun(tx, id); err != nil {
 			return err
@@ -102,7 +102,7 @@ func (s *Store) FinishRun(id, status, msg string) error {
 // Run returns the stored run id, or an error wrapping ErrNotFound.
 func (s *Store) Run(id string) (Run, error) {
 	var r Run
-	err := s.db.View(func(tx *bolt.Tx) error {
+	err := s.view(func(tx *bolt.Tx) error {
 		var err error
 		r, err = getRun(tx, id)
 		return err
@@ -113,7 +113,7 @@ func (s *Store) Run(id string) (Run, error) {
 // Runs returns every run, oldest first.
 func (s *Store) Runs() ([]Run, error) {
 	var list []Run
-	err := s.db.View(func(tx *bolt.Tx) error {
+	err := s.view(func(tx *bolt.Tx) error {
 		return tx.Bucket(bucketRuns).ForEach(func(k, v []byte) error {
 			var r Run
 			if err := json.Unmarshal(v, &r); err != nil {

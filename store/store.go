@@ -7,6 +7,8 @@ import (
 	"os"
 	"strconv"
 	"strings"
+	"sync"
+	"syscall"
 	"time"
 
 	bolt "go.etcd.io/bbolt"
@@ -19,6 +21,11 @@ const LayoutVersion = 1
 // DefaultTimeout is how long Open waits for another process to release the
 // file lock before it returns an *InUseError.
 const DefaultTimeout = time.Second
+
+// transactionTimeout is how long a writable store waits for the database
+// file when it opens it for one operation. Readers hold it only for the
+// milliseconds a read command takes.
+const transactionTimeout = 30 * time.Second
 
 var (
 	// ErrNotFound is returned by a read-only Open when the store file does
@@ -39,8 +46,9 @@ var (
 	ErrChecksum = errors.New("checkpoint file checksum mismatch")
 )
 
-// InUseError is returned by Open when another process holds the store's
-// file lock.
+// InUseError is returned by Open when another process holds the store open
+// for writing, and by a read-only Open when a write takes longer than the
+// timeout.
 type InUseError struct {
 	Path string
 	// PID is the process id recorded by the holder, or 0 when unknown.
@@ -72,7 +80,9 @@ var allBuckets = [][]byte{bucketMeta, bucketRuns, bucketTrials, bucketCheckpoint
 // Options configures Open. The zero value opens for writing, creating the
 // file if needed, and waits DefaultTimeout for the file lock.
 type Options struct {
-	// ReadOnly opens with a shared lock and never creates the file.
+	// ReadOnly opens with a shared lock on the database file and never
+	// creates the file. A read-only store can be open while another
+	// process holds the store for writing.
 	ReadOnly bool
 	// Timeout is how long to wait for the file lock; 0 means DefaultTimeout.
 	Timeout time.Duration
@@ -82,13 +92,25 @@ type Options struct {
 }
 
 // Store is an open store. Its methods are safe for concurrent use.
+//
+// A writable store holds an exclusive lock on the file PATH.lock for as long
+// as it is open, so only one process writes a store at a time, and opens the
+// database file itself only for the length of each operation. Read-only
+// stores, which keep the database open, can therefore read a store while a
+// search writes it.
 type Store struct {
-	db       *bolt.DB
 	path     string
 	readOnly bool
-	// lockInfo is the file beside the database that records the pid of the
-	// process holding it open for writing; empty for a read-only store.
-	lockInfo string
+	noSync   bool
+
+	// mu serialises operations, since a writable store opens and closes
+	// the database around each one.
+	mu sync.Mutex
+	// db is the open database of a read-only store, and nil for a
+	// writable one between operations.
+	db *bolt.DB
+	// lock is the writer lock file, nil for a read-only store.
+	lock *os.File
 }
 
 // Open opens the store at path. See Options for how it is opened.
@@ -110,23 +132,92 @@ func Open(path string, opts Options) (*Store, error) {
 		return nil, fmt.Errorf("store %s: %w", path, err)
 	}
 
-	db, err := openBolt(path, opts)
-	if err != nil {
-		return nil, err
+	s := &Store{path: path, readOnly: opts.ReadOnly, noSync: opts.NoSync}
+	if opts.ReadOnly {
+		db, err := openBolt(path, opts)
+		if err != nil {
+			return nil, err
+		}
+		s.db = db
+	} else {
+		lock, err := lockWriter(path, opts.Timeout)
+		if err != nil {
+			return nil, err
+		}
+		s.lock = lock
 	}
-	s := &Store{db: db, path: path, readOnly: opts.ReadOnly}
 
 	if err := s.checkLayout(); err != nil {
-		db.Close()
+		s.Close()
 		return nil, err
 	}
-	if !opts.ReadOnly {
-		s.lockInfo = path + ".pid"
-		// The pid file only improves the message a second process prints;
-		// failing to write it does not stop the store from working.
-		_ = os.WriteFile(s.lockInfo, []byte(strconv.Itoa(os.Getpid())+"\n"), 0o644)
-	}
 	return s, nil
+}
+
+// lockWriter takes the exclusive lock on path.lock, waiting up to timeout,
+// and records this process's id in it for the message another process
+// prints. It returns an *InUseError when the lock stays held.
+func lockWriter(path string, timeout time.Duration) (*os.File, error) {
+	name := path + ".lock"
+	f, err := os.OpenFile(name, os.O_RDWR|os.O_CREATE, 0o644)
+	if err != nil {
+		return nil, fmt.Errorf("store %s: open lock file: %w", path, err)
+	}
+	deadline := time.Now().Add(timeout)
+	for {
+		err = syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB)
+		if err == nil {
+			break
+		}
+		if !errors.Is(err, syscall.EWOULDBLOCK) {
+			f.Close()
+			return nil, fmt.Errorf("store %s: lock %s: %w", path, name, err)
+		}
+		if time.Now().After(deadline) {
+			f.Close()
+			return nil, &InUseError{Path: path, PID: readPID(name)}
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+
+	// The pid only improves the message a second process prints; failing to
+	// write it does not stop the store from working.
+	if err := f.Truncate(0); err == nil {
+		_, _ = f.WriteAt([]byte(strconv.Itoa(os.Getpid())+"\n"), 0)
+	}
+	return f, nil
+}
+
+// view runs fn in a read transaction.
+func (s *Store) view(fn func(*bolt.Tx) error) error {
+	return s.withDB(func(db *bolt.DB) error { return db.View(fn) })
+}
+
+// update runs fn in a read-write transaction.
+func (s *Store) update(fn func(*bolt.Tx) error) error {
+	return s.withDB(func(db *bolt.DB) error { return db.Update(fn) })
+}
+
+// withDB calls fn with the open database: a read-only store's, or, for a
+// writable store, the database opened for this call and closed after it.
+func (s *Store) withDB(fn func(*bolt.DB) error) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.db != nil {
+		return fn(s.db)
+	}
+	if s.lock == nil {
+		return fmt.Errorf("store %s is closed", s.path)
+	}
+	db, err := openBolt(s.path, Options{Timeout: transactionTimeout, NoSync: s.noSync})
+	if err != nil {
+		return err
+	}
+	err = fn(db)
+	if cerr := db.Close(); err == nil && cerr != nil {
+		err = fmt.Errorf("store %s: close: %w", s.path, cerr)
+	}
+	return err
 }
 
 // openBolt opens the bbolt file and maps its failures to this package's
@@ -147,7 +238,7 @@ func openBolt(path string, opts Options) (db *bolt.DB, err error) {
 	case err == nil:
 		return db, nil
 	case errors.Is(err, bolt.ErrTimeout):
-		return nil, &InUseError{Path: path, PID: readPID(path + ".pid")}
+		return nil, &InUseError{Path: path, PID: readPID(path + ".lock")}
 	case errors.Is(err, bolt.ErrInvalid), errors.Is(err, bolt.ErrChecksum),
 		errors.Is(err, bolt.ErrVersionMismatch), errors.Is(err, bolt.ErrInvalidMapping),
 		strings.Contains(err.Error(), "file size too small"):
@@ -195,7 +286,7 @@ func (s *Store) checkLayout() error {
 	// Check in a read transaction first, so that opening an existing store
 	// writes nothing to it.
 	fresh := false
-	err := s.db.View(func(tx *bolt.Tx) error {
+	err := s.view(func(tx *bolt.Tx) error {
 		fresh = tx.Bucket(bucketMeta) == nil && len(bucketNames(tx)) == 0
 		if fresh && !s.readOnly {
 			return nil
@@ -205,7 +296,7 @@ func (s *Store) checkLayout() error {
 	if err != nil || !fresh {
 		return err
 	}
-	return s.db.Update(func(tx *bolt.Tx) error {
+	return s.update(func(tx *bolt.Tx) error {
 		if tx.Bucket(bucketMeta) == nil {
 			if len(bucketNames(tx)) > 0 {
 				return fmt.Errorf("store %s: %w: buckets without a meta bucket, so this is not a nas store", s.path, ErrCorrupt)
@@ -246,10 +337,23 @@ func (s *Store) Path() string { return s.path }
 // filesDir returns the folder that holds checkpoint files.
 func (s *Store) filesDir() string { return s.path + ".files" }
 
-// Close releases the file lock and closes the database.
+// Close closes the database of a read-only store, or releases the writer
+// lock of a writable one.
 func (s *Store) Close() error {
-	if s.lockInfo != "" {
-		_ = os.Remove(s.lockInfo)
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var err error
+	if s.db != nil {
+		err = s.db.Close()
+		s.db = nil
 	}
-	return s.db.Close()
+	if s.lock != nil {
+		// Closing the file releases the flock. The lock file stays, since
+		// removing it could let two writers lock two different files.
+		if cerr := s.lock.Close(); err == nil {
+			err = cerr
+		}
+		s.lock = nil
+	}
+	return err
 }

@@ -144,7 +144,7 @@ func TestOpen_ForeignBoltFile(t *testing.T) {
 
 func TestOpen_LayoutVersion(t *testing.T) {
 	s, path := openTemp(t)
-	s.db.Update(func(tx *bolt.Tx) error {
+	s.update(func(tx *bolt.Tx) error {
 		return tx.Bucket(bucketMeta).Put(keyLayout, []byte("99"))
 	})
 	s.Close()
@@ -163,24 +163,59 @@ func TestOpen_LayoutVersion(t *testing.T) {
 func TestOpen_InUse(t *testing.T) {
 	_, path := openTemp(t)
 
-	for _, ro := range []bool{true, false} {
-		start := time.Now()
-		_, err := Open(path, Options{ReadOnly: ro, Timeout: 200 * time.Millisecond})
-		elapsed := time.Since(start)
-		var inUse *InUseError
-		if !errors.As(err, &inUse) {
-			t.Fatalf("second Open(readOnly=%v): err = %v, want *InUseError", ro, err)
-		}
-		if inUse.PID != os.Getpid() {
-			t.Errorf("InUseError.PID = %d, want %d", inUse.PID, os.Getpid())
-		}
-		if elapsed > 2*time.Second {
-			t.Errorf("second Open took %v", elapsed)
-		}
-		if !strings.Contains(err.Error(), "in use by another nas process") {
-			t.Errorf("message %q", err)
-		}
+	start := time.Now()
+	_, err := Open(path, Options{Timeout: 200 * time.Millisecond})
+	elapsed := time.Since(start)
+	var inUse *InUseError
+	if !errors.As(err, &inUse) {
+		t.Fatalf("second writable Open: err = %v, want *InUseError", err)
 	}
+	if inUse.PID != os.Getpid() {
+		t.Errorf("InUseError.PID = %d, want %d", inUse.PID, os.Getpid())
+	}
+	if elapsed > 2*time.Second {
+		t.Errorf("second Open took %v", elapsed)
+	}
+	if !strings.Contains(err.Error(), "in use by another nas process") {
+		t.Errorf("message %q", err)
+	}
+}
+
+func TestOpen_ReadWhileWriting(t *testing.T) {
+	w, path := openTemp(t)
+	run, err := w.CreateRun(Run{SpaceName: "default", Seed: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	// A reader opens, sees what the writer committed, and closes, while the
+	// writer stays open.
+	r, err := Open(path, Options{ReadOnly: true, Timeout: 200 * time.Millisecond})
+	if err != nil {
+		t.Fatalf("read-only Open while a writer is open: %v", err)
+	}
+	if _, err := r.Run(run.ID); err != nil {
+		t.Errorf("reader cannot see run %s: %v", run.ID, err)
+	}
+	r.Close()
+
+	// The writer goes on writing after the reader is gone.
+	if err := w.PutTrials(run.ID, []Trial{{Run: run.ID, Seq: 1, Status: TrialOK}}); err != nil {
+		t.Fatalf("write after a reader closed: %v", err)
+	}
+	if _, err := w.Trial(run.ID, 1); err != nil {
+		t.Errorf("writer cannot read its trial: %v", err)
+	}
+}
+
+func TestClose_ReleasesWriterLock(t *testing.T) {
+	w, path := openTemp(t)
+	w.Close()
+	again, err := Open(path, Options{Timeout: 200 * time.Millisecond})
+	if err != nil {
+		t.Fatalf("Open after Close: %v", err)
+	}
+	again.Close()
 }
 
 func TestTrials_Sequence(t *testing.T) {

@@ -115,13 +115,13 @@ func putTrials(tx *bolt.Tx, runID string, trials []Trial) error {
 // PutTrials stores trials of run runID in one transaction. Their sequence
 // numbers must continue the run's stored ones, starting at Run.Trials+1.
 func (s *Store) PutTrials(runID string, trials []Trial) error {
-	return s.db.Update(func(tx *bolt.Tx) error { return putTrials(tx, runID, trials) })
+	return s.update(func(tx *bolt.Tx) error { return putTrials(tx, runID, trials) })
 }
 
 // Trial returns trial seq of run runID, or an error wrapping ErrNotFound.
 func (s *Store) Trial(runID string, seq int) (Trial, error) {
 	var t Trial
-	err := s.db.View(func(tx *bolt.Tx) error {
+	err := s.view(func(tx *bolt.Tx) error {
 		if _, err := getRun(tx, runID); err != nil {
 			return err
 		}
@@ -137,7 +137,7 @@ func (s *Store) Trial(runID string, seq int) (Trial, error) {
 // Trials returns the trials of run runID in sequence order.
 func (s *Store) Trials(runID string) ([]Trial, error) {
 	var list []Trial
-	err := s.db.View(func(tx *bolt.Tx) error {
+	err := s.view(func(tx *bolt.Tx) error {
 		if _, err := getRun(tx, runID); err != nil {
 			return err
 		}

@@ -235,7 +235,8 @@ func TestLockedStore(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	commands := [][]string{{"runs"}, {"best"}, {"show", "r1/1"}}
+	// Commands that write are rejected while another process writes.
+	var commands [][]string
 	if _, err := os.Stat(dataset.FashionMNISTDir); err == nil {
 		commands = append(commands, cmdArgs(tinySearch, "--budget", "2"), []string{"search", "--resume", "r1"})
 	}
@@ -243,6 +244,18 @@ func TestLockedStore(t *testing.T) {
 		code, _, stderr := runCommand(t, cmdArgs(cmd, "--store", db)...)
 		if code != exitFailure || !strings.Contains(stderr, "in use by another nas process") {
 			t.Errorf("%s on a locked store: exit %d, stderr:\n%s", cmd[0], code, stderr)
+		}
+	}
+
+	// Commands that only read work meanwhile, so a running search can be
+	// watched.
+	for _, cmd := range [][]string{{"runs"}, {"best", "--run", "r1"}} {
+		code, stdout, stderr := runCommand(t, cmdArgs(cmd, "--store", db)...)
+		if code != exitOK {
+			t.Errorf("%s while another process writes: exit %d, stderr:\n%s", cmd[0], code, stderr)
+		}
+		if cmd[0] == "runs" && !strings.Contains(stdout, "r1") {
+			t.Errorf("runs while another process writes does not list r1:\n%s", stdout)
 		}
 	}
 	runs, err := s.Runs()
