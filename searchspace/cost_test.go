@@ -256,7 +256,7 @@ func TestCostTinyByHand(t *testing.T) {
 
 func TestCostResizeRow(t *testing.T) {
 	a := tinyArch()
-	a.Input = Shape{Height: 6, Width: 5, Channels: 1}
+	a.Input = Shape{Height: 6, Width: 6, Channels: 1}
 	c, err := Cost(a)
 	if err != nil {
 		t.Fatal(err)

@@ -86,7 +86,7 @@ func checkDownsample(path string, side, stride int) error {
 // 1, a finite α > 0 and at least 2 classes. Fields that an op ignores, such
 // as the kernel of a skip block, are not checked.
 func (a Arch) Validate() error {
-	if err := checkShape("input", a.Input); err != nil {
+	if err := checkInput(a.Input); err != nil {
 		return err
 	}
 	if err := checkClasses(a.Classes); err != nil {
@@ -168,6 +168,20 @@ func checkClasses(n int) error {
 	return checkMax("classes", n)
 }
 
+// checkInput checks the input shape. The child networks scale one side, the
+// resolution, and build square feature maps, so the input must be square too.
+func checkInput(s Shape) error {
+	if err := checkShape("input", s); err != nil {
+		return err
+	}
+	if s.Height != s.Width {
+		return fieldErr("input", fmt.Sprintf("%dx%dx%d", s.Height, s.Width, s.Channels),
+			"height %d and width %d differ, but only square inputs are supported; crop or resize the images to a square such as %dx%d",
+			s.Height, s.Width, min(s.Height, s.Width), min(s.Height, s.Width))
+	}
+	return nil
+}
+
 func checkShape(path string, s Shape) error {
 	if s.Height <= 0 {
 		return fieldErr(path+".height", s.Height, "height must be positive")
@@ -199,7 +213,7 @@ func checkShape(path string, s Shape) error {
 //   - a stride of 2 on a 1×1 map at the smallest resolution;
 //   - sizes above MaxSize, also after scaling by α or ρ.
 func (s Space) Validate() error {
-	if err := checkShape("input", s.Input); err != nil {
+	if err := checkInput(s.Input); err != nil {
 		return err
 	}
 	if err := checkClasses(s.Classes); err != nil {

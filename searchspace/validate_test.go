@@ -39,6 +39,7 @@ func TestSpaceValidateRejects(t *testing.T) {
 	}{
 		{"zero input height", func(s *Space) { s.Input.Height = 0 }, "input.height"},
 		{"negative input channels", func(s *Space) { s.Input.Channels = -1 }, "input.channels"},
+		{"non-square input", func(s *Space) { s.Input.Width = 16 }, "input"},
 		{"one class", func(s *Space) { s.Classes = 1 }, "classes"},
 		{"negative divisor", func(s *Space) { s.ChannelDivisor = -8 }, "channel_divisor"},
 		{"no width multipliers", func(s *Space) { s.WidthMultipliers = nil }, "width_multipliers"},
@@ -128,6 +129,7 @@ func TestArchValidateRejects(t *testing.T) {
 		path string
 	}{
 		{"zero input width", func(a *Arch) { a.Input.Width = 0 }, "input.width"},
+		{"non-square input", func(a *Arch) { a.Input.Height = 12 }, "input"},
 		{"one class", func(a *Arch) { a.Classes = 1 }, "classes"},
 		{"zero resolution", func(a *Arch) { a.Resolution = 0 }, "resolution"},
 		{"zero alpha", func(a *Arch) { a.Alpha = 0 }, "alpha"},

@@ -1,0 +1,77 @@
+package main
+
+import (
+	"encoding/binary"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// writeIDXFolder writes the four IDX files of a data set with train and
+// test images of height×width pixels, one channel and labels 0–9.
+func writeIDXFolder(t *testing.T, train, test, height, width int) string {
+	t.Helper()
+	dir := t.TempDir()
+	write := func(name string, header []uint32, body []byte) {
+		var b []byte
+		for _, v := range header {
+			b = binary.BigEndian.AppendUint32(b, v)
+		}
+		if err := os.WriteFile(filepath.Join(dir, name), append(b, body...), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, split := range []struct {
+		prefix string
+		n      int
+	}{{"train", train}, {"t10k", test}} {
+		pixels := make([]byte, split.n*height*width)
+		for i := range pixels {
+			pixels[i] = byte(i * 7)
+		}
+		labels := make([]byte, split.n)
+		for i := range labels {
+			labels[i] = byte(i % 10)
+		}
+		write(split.prefix+"-images-idx3-ubyte", []uint32{0x803, uint32(split.n), uint32(height), uint32(width)}, pixels)
+		write(split.prefix+"-labels-idx1-ubyte", []uint32{0x801, uint32(split.n)}, labels)
+	}
+	return dir
+}
+
+func assertNoFile(t *testing.T, path string) {
+	t.Helper()
+	if _, err := os.Stat(path); !os.IsNotExist(err) {
+		t.Errorf("the rejected command created %s (stat: %v)", path, err)
+	}
+}
+
+func TestNonSquareInputRejected(t *testing.T) {
+	data := writeIDXFolder(t, 200, 20, 14, 56)
+	cases := []struct {
+		name string
+		args []string
+	}{
+		{"search data", []string{"search", "--data", data, "--val-size", "40", "--batch-size", "16", "--budget", "1"}},
+		{"space input", []string{"space", "--input", "28x32x1"}},
+		{"latency profile input", []string{"latency", "profile", "--input", "20x40x1", "--runs", "1"}},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			db := tempStore(t)
+			args := tc.args
+			if args[0] != "space" {
+				args = cmdArgs(args, "--store", db)
+			}
+			code, _, stderr := runCommand(t, args...)
+			if code != exitBadInput {
+				t.Errorf("exit %d, want %d; stderr:\n%s", code, exitBadInput, stderr)
+			}
+			if !strings.Contains(stderr, "square") {
+				t.Errorf("message does not say the input must be square:\n%s", stderr)
+			}
+			assertNoFile(t, db)
+		})
+	}
+}
