@@ -17,9 +17,17 @@ type runsOptions struct {
 	asJSON bool
 }
 
+// runStatusKilled is the status `nas runs` shows for a run stored as
+// running while no process holds the store open for writing.
+const runStatusKilled = "killed"
+
 // runSummary is one row of `nas runs`.
 type runSummary struct {
-	ID          string    `json:"id"`
+	ID string `json:"id"`
+	// Status is "running" (a search holds the store and runs it), "done",
+	// "failed", "interrupted" (stopped by SIGINT or SIGTERM) or "killed"
+	// (stored as running, but no process holds the store, so the search
+	// died without recording its end; continue it with --resume).
 	Status      string    `json:"status"`
 	Trials      int       `json:"trials"`
 	Failed      int       `json:"failed"`
@@ -39,7 +47,13 @@ func newRunsCmd(a *app) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "runs",
 		Short: "List the search runs in a store",
-		Args:  cobra.NoArgs,
+		Long: `List the search runs in a store with their status, trial counts and best trial.
+
+A run's status is running, done, failed, interrupted (stopped by SIGINT or
+SIGTERM), or killed: stored as running while no process holds the store
+for writing, so its search died without recording its end. Continue an
+interrupted or killed run with nas search --resume RUN.`,
+		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			return listRuns(a, opts)
 		},
@@ -60,11 +74,15 @@ func listRuns(a *app, opts runsOptions) error {
 	if err != nil {
 		return err
 	}
+	writerActive := s.WriterActive()
 	rows := make([]runSummary, 0, len(runs))
 	for _, r := range runs {
 		row, err := summarizeRun(s, r)
 		if err != nil {
 			return err
+		}
+		if row.Status == store.RunRunning && !writerActive {
+			row.Status = runStatusKilled
 		}
 		rows = append(rows, row)
 	}
@@ -80,11 +98,7 @@ func listRuns(a *app, opts runsOptions) error {
 	fmt.Fprintln(tw, "RUN\tSTATUS\tTRIALS\tFAILED\tBEST\tREWARD\tSPACE\tDATA\tSEED\tSTARTED\tTOOK")
 	var killed []string
 	for _, r := range rows {
-		status := r.Status
-		// The store opened read-only, so no search holds it: a run still
-		// marked running was killed before it could record its end.
-		if status == store.RunRunning {
-			status = "killed"
+		if r.Status == runStatusKilled {
 			killed = append(killed, r.ID)
 		}
 		reward := "-"
@@ -96,7 +110,7 @@ func listRuns(a *app, opts runsOptions) error {
 			took = r.Ended.Sub(r.Started).Round(time.Second).String()
 		}
 		fmt.Fprintf(tw, "%s\t%s\t%d\t%d\t%s\t%s\t%s\t%s\t%d\t%s\t%s\n",
-			r.ID, status, r.Trials, r.Failed, orDash(r.BestTrial), reward, r.Space, r.Dataset, r.Seed,
+			r.ID, r.Status, r.Trials, r.Failed, orDash(r.BestTrial), reward, r.Space, r.Dataset, r.Seed,
 			r.Started.Local().Format("2006-01-02 15:04"), took)
 	}
 	if err := tw.Flush(); err != nil {

@@ -2,10 +2,13 @@ package main
 
 import (
 	"encoding/binary"
+	"encoding/json"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"nas/store"
 )
 
 // writeIDXFolder writes the four IDX files of a data set with train and
@@ -73,5 +76,51 @@ func TestNonSquareInputRejected(t *testing.T) {
 			}
 			assertNoFile(t, db)
 		})
+	}
+}
+
+func TestRunsKilledStatus(t *testing.T) {
+	db := tempStore(t)
+	s, err := store.Open(db, store.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.CreateRun(store.Run{SpaceName: "default", Seed: 1}); err != nil {
+		t.Fatal(err)
+	}
+
+	// While this process holds the store for writing, the run is running.
+	code, stdout, stderr := runCommand(t, "runs", "--store", db, "--json")
+	if code != exitOK {
+		t.Fatalf("runs --json: exit %d, stderr: %s", code, stderr)
+	}
+	var rows []runSummary
+	if err := json.Unmarshal([]byte(stdout), &rows); err != nil {
+		t.Fatalf("stdout is not JSON: %v\n%s", err, stdout)
+	}
+	if len(rows) != 1 || rows[0].Status != store.RunRunning {
+		t.Errorf("with a writer: runs --json = %+v, want one running run", rows)
+	}
+	if _, text, _ := runCommand(t, "runs", "--store", db); strings.Contains(text, "killed") {
+		t.Errorf("with a writer: the table shows a killed run:\n%s", text)
+	}
+
+	// Closing without finishing the run is what a SIGKILL leaves behind.
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	code, stdout, stderr = runCommand(t, "runs", "--store", db, "--json")
+	if code != exitOK {
+		t.Fatalf("runs --json: exit %d, stderr: %s", code, stderr)
+	}
+	rows = nil
+	if err := json.Unmarshal([]byte(stdout), &rows); err != nil {
+		t.Fatalf("stdout is not JSON: %v\n%s", err, stdout)
+	}
+	if len(rows) != 1 || rows[0].Status != runStatusKilled {
+		t.Errorf("without a writer: runs --json = %+v, want one killed run", rows)
+	}
+	if _, text, _ := runCommand(t, "runs", "--store", db); !strings.Contains(text, "killed") || !strings.Contains(text, "--resume r1") {
+		t.Errorf("without a writer: the table does not show r1 as killed with the resume command:\n%s", text)
 	}
 }
