@@ -164,6 +164,11 @@ func (s *Store) writeFile(name func(sum string) string, write func(io.Writer) er
 		f.Close()
 		return FileRef{}, err
 	}
+	// os.CreateTemp creates 0600; make the file readable like any other.
+	if err := f.Chmod(0o644); err != nil {
+		f.Close()
+		return FileRef{}, err
+	}
 	if err := f.Sync(); err != nil {
 		f.Close()
 		return FileRef{}, err

@@ -16,6 +16,15 @@ type Replay struct {
 	// weights, data order and augmentation.
 	Epochs int    `json:"epochs"`
 	Seed   uint64 `json:"seed"`
+	// TrainImages and TestImages are the numbers of images the child was
+	// trained and evaluated on; TrainSplitImages and TestSplitImages are
+	// the sizes of the data's full splits. A replay with --train-images or
+	// --test-images uses fewer. All four are 0 in replays stored before
+	// the counts were recorded.
+	TrainImages      int `json:"train_images,omitempty"`
+	TestImages       int `json:"test_images,omitempty"`
+	TrainSplitImages int `json:"train_split_images,omitempty"`
+	TestSplitImages  int `json:"test_split_images,omitempty"`
 	// TestAccuracy is in [0, 1]; TestLoss is in nats per example.
 	TestAccuracy float64 `json:"test_accuracy"`
 	TestLoss     float64 `json:"test_loss"`
@@ -30,6 +39,12 @@ type Replay struct {
 	ArchFile    string    `json:"arch_file,omitempty"`
 	CodeVersion string    `json:"code_version"`
 	Time        time.Time `json:"time"`
+}
+
+// PartialTest reports whether the test accuracy was measured on fewer
+// images than the full test split. It is false when the counts are unknown.
+func (r Replay) PartialTest() bool {
+	return r.TestImages > 0 && r.TestImages < r.TestSplitImages
 }
 
 // AddReplay appends r to the replays of trial r.Trial, which must exist.

@@ -32,8 +32,13 @@ type bestRow struct {
 	LatencyMS float64 `json:"latency_ms"`
 	Params    int64   `json:"params"`
 	MACs      int64   `json:"macs"`
-	// TestAccuracy is the test accuracy of the latest replay, if any.
+	// TestAccuracy is the test accuracy of the latest replay evaluated on
+	// the full test split, else of the latest replay, if any. TestImages is
+	// the number of test images it was measured on (0 if not recorded) and
+	// TestPartial is true when that is fewer than the full test split.
 	TestAccuracy *float64 `json:"test_accuracy,omitempty"`
+	TestImages   int      `json:"test_images,omitempty"`
+	TestPartial  bool     `json:"test_partial,omitempty"`
 }
 
 func newBestCmd(a *app) *cobra.Command {
@@ -100,9 +105,9 @@ func listBest(a *app, opts bestOptions) error {
 		if err != nil {
 			return err
 		}
-		if len(replays) > 0 {
-			acc := replays[len(replays)-1].TestAccuracy
-			row.TestAccuracy = &acc
+		if r, ok := shownReplay(replays); ok {
+			acc := r.TestAccuracy
+			row.TestAccuracy, row.TestImages, row.TestPartial = &acc, r.TestImages, r.PartialTest()
 		}
 		rows = append(rows, row)
 	}
@@ -116,10 +121,15 @@ func listBest(a *app, opts bestOptions) error {
 	}
 	tw := tabwriter.NewWriter(a.stdout, 0, 4, 2, ' ', tabwriter.AlignRight)
 	fmt.Fprintln(tw, "TRIAL\tARCH\tREWARD\tVAL ACC\tLATENCY ms\tPARAMS\tMMACS\tTEST ACC\t")
+	partial := false
 	for _, r := range rows {
 		test := "-"
 		if r.TestAccuracy != nil {
 			test = fmt.Sprintf("%.4f", *r.TestAccuracy)
+		}
+		if r.TestPartial {
+			test += "*"
+			partial = true
 		}
 		fmt.Fprintf(tw, "%s\t%s\t%.4f\t%.4f\t%.3f\t%d\t%.2f\t%s\t\n",
 			r.Trial, r.ArchID, r.Reward, r.Accuracy, r.LatencyMS, r.Params, float64(r.MACs)/1e6, test)
@@ -127,8 +137,25 @@ func listBest(a *app, opts bestOptions) error {
 	if err := tw.Flush(); err != nil {
 		return err
 	}
+	if partial {
+		fmt.Fprintf(a.stdout, "\n* measured on part of the test split (replay --test-images); replay without it for the full split\n")
+	}
 	fmt.Fprintf(a.stdout, "\nshow one with `nas show TRIAL`, retrain it with `nas replay TRIAL`\n")
 	return nil
+}
+
+// shownReplay picks the replay whose test accuracy `best` lists: the
+// latest one not marked partial, else the latest one.
+func shownReplay(replays []store.Replay) (store.Replay, bool) {
+	for i := len(replays) - 1; i >= 0; i-- {
+		if !replays[i].PartialTest() {
+			return replays[i], true
+		}
+	}
+	if len(replays) == 0 {
+		return store.Replay{}, false
+	}
+	return replays[len(replays)-1], true
 }
 
 // topByReward sorts trials by reward, highest first, with ties in sequence

@@ -3,7 +3,9 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"strings"
@@ -42,9 +44,11 @@ func newReplayCmd(a *app) *cobra.Command {
 supernet's) on the full training split of the run's data, with a cosine
 learning-rate schedule and light augmentation, and evaluates it on the test
 split. It seeds the weights and the data order with the run's seed unless
---seed is given. The result is stored with the trial; the weights are
+--seed is given. The result is stored with the trial, then the weights are
 written as safetensors to --out and the architecture as JSON beside them
-(FILE with .arch.json in place of .safetensors).
+(FILE with .arch.json in place of .safetensors). An existing --out is
+rejected before training; without --out the first free name of
+RUN-SEQ.safetensors, RUN-SEQ-2.safetensors, ... is used.
 
 TRIAL is RUN/SEQ, such as r3/17 or 3/17, or SEQ alone for the newest run.`,
 		Args: cobra.ExactArgs(1),
@@ -57,7 +61,7 @@ TRIAL is RUN/SEQ, such as r3/17 or 3/17, or SEQ alone for the newest run.`,
 	}
 	f := cmd.Flags()
 	f.IntVar(&opts.epochs, "epochs", opts.epochs, "training epochs")
-	f.StringVar(&opts.out, "out", "", "weights file (default RUN-SEQ.safetensors in the current directory)")
+	f.StringVar(&opts.out, "out", "", "new weights file (default the first free RUN-SEQ[-N].safetensors in the current directory)")
 	f.IntVar(&opts.batchSize, "batch-size", opts.batchSize, "training batch size")
 	f.Float64Var(&opts.lr, "lr", opts.lr, "peak learning rate of the cosine schedule")
 	f.Uint64Var(&opts.seed, "seed", 0, "seed of the weights, data order and augmentation (default the run's seed)")
@@ -111,6 +115,13 @@ func replayTrial(ctx context.Context, a *app, opts replayOptions, id string, see
 		seed = opts.seed
 	}
 
+	// Decide the output files before training, so that a bad --out fails
+	// in a second rather than after the training.
+	weights, archFile, err := replayOutputs(opts.out, t.ID())
+	if err != nil {
+		return err
+	}
+
 	// Load the run's data.
 	ds, err := dataset.Load(run.Dataset)
 	if err != nil {
@@ -141,38 +152,37 @@ func replayTrial(ctx context.Context, a *app, opts replayOptions, id string, see
 		return err
 	}
 
-	// Write the weights and the architecture.
-	weights := opts.out
-	if weights == "" {
-		weights = strings.ReplaceAll(t.ID(), "/", "-") + ".safetensors"
-	}
-	archFile := strings.TrimSuffix(weights, ".safetensors") + ".arch.json"
-	cfgJSON, _ := json.Marshal(cfg)
-	meta := map[string]string{"trial": t.ID(), "train_config": string(cfgJSON), "dataset": run.Dataset}
-	if err := writeFileWith(weights, func(f *os.File) error { return res.Child.SaveWeights(f, meta) }); err != nil {
-		return err
-	}
-	archJSON, _ := json.MarshalIndent(arch, "", "  ")
-	if err := writeFileWith(archFile, func(f *os.File) error {
-		_, err := f.Write(append(archJSON, '\n'))
-		return err
-	}); err != nil {
-		return err
-	}
-
-	// Store the result with the trial.
+	// Store the result with the trial first, so that a failed file write
+	// does not lose the measured accuracy.
 	r := store.Replay{
-		Trial: t.ID(), Epochs: opts.epochs, Seed: seed, TestAccuracy: res.TestAccuracy, TestLoss: res.TestLoss,
+		Trial: t.ID(), Epochs: opts.epochs, Seed: seed,
+		TrainImages: train.Len(), TestImages: test.Len(), TrainSplitImages: ds.Train.Len(), TestSplitImages: ds.Test.Len(),
+		TestAccuracy: res.TestAccuracy, TestLoss: res.TestLoss,
 		Params: cost.Params, MACs: cost.MACs, LatencyMS: latencyMS, WallSeconds: res.Wall.Seconds(),
 		Weights: weights, ArchFile: archFile, CodeVersion: codeVersion(), Time: time.Now().UTC(),
 	}
 	s, err = openStoreForWrite(storePath(opts.store))
 	if err != nil {
-		return fmt.Errorf("store the replay of %s: %w (the weights are in %s)", t.ID(), err, weights)
+		return fmt.Errorf("store the replay of %s (test accuracy %.4f): %w", t.ID(), res.TestAccuracy, err)
 	}
-	defer s.Close()
-	if err := s.AddReplay(r); err != nil {
+	err = s.AddReplay(r)
+	s.Close()
+	if err != nil {
+		return fmt.Errorf("store the replay of %s (test accuracy %.4f): %w", t.ID(), res.TestAccuracy, err)
+	}
+
+	// Write the weights and the architecture.
+	cfgJSON, _ := json.Marshal(cfg)
+	meta := map[string]string{"trial": t.ID(), "train_config": string(cfgJSON), "dataset": run.Dataset}
+	if err := writeReplayFile(weights, func(f *os.File) error { return res.Child.SaveWeights(f, meta) }); err != nil {
+		return fmt.Errorf("%w (the replay result is stored, see `nas show %s`)", err, t.ID())
+	}
+	archJSON, _ := json.MarshalIndent(arch, "", "  ")
+	if err := writeReplayFile(archFile, func(f *os.File) error {
+		_, err := f.Write(append(archJSON, '\n'))
 		return err
+	}); err != nil {
+		return fmt.Errorf("%w (the replay result is stored, see `nas show %s`, and the weights are in %s)", err, t.ID(), weights)
 	}
 
 	if opts.asJSON {
@@ -188,9 +198,82 @@ func replayTrial(ctx context.Context, a *app, opts replayOptions, id string, see
 	return nil
 }
 
-// writeFileWith writes a file through write: to a temporary file in the same
-// folder, then renamed, so that a failure leaves no partial file at path.
-func writeFileWith(path string, write func(*os.File) error) error {
+// replayOutputs returns the weights and architecture files of a replay of
+// trial. An explicit out must be in a writable folder and neither file may
+// exist yet. Without out, the first free name of RUN-SEQ, RUN-SEQ-2, ... in
+// the current directory is used.
+func replayOutputs(out, trial string) (weights, archFile string, err error) {
+	if out != "" {
+		weights, archFile = out, archFileFor(out)
+		if err := checkWritableDir(filepath.Dir(weights), "--out "+weights); err != nil {
+			return "", "", err
+		}
+		for _, path := range []string{weights, archFile} {
+			if _, err := os.Lstat(path); err == nil {
+				return "", "", inputErrorf("invalid --out %s: %s already exists; pass another path or remove the file", weights, path)
+			} else if !errors.Is(err, fs.ErrNotExist) {
+				return "", "", inputErrorf("invalid --out %s: %w", weights, err)
+			}
+		}
+		return weights, archFile, nil
+	}
+
+	if err := checkWritableDir(".", "the current directory (set --out to write elsewhere)"); err != nil {
+		return "", "", err
+	}
+	base := strings.ReplaceAll(trial, "/", "-")
+	for n := 1; ; n++ {
+		name := base
+		if n > 1 {
+			name = fmt.Sprintf("%s-%d", base, n)
+		}
+		weights, archFile = name+".safetensors", name+".arch.json"
+		if !pathExists(weights) && !pathExists(archFile) {
+			return weights, archFile, nil
+		}
+	}
+}
+
+// archFileFor returns the architecture file beside a weights file.
+func archFileFor(weights string) string {
+	return strings.TrimSuffix(weights, ".safetensors") + ".arch.json"
+}
+
+// pathExists reports whether anything, even a dangling link, is at path.
+func pathExists(path string) bool {
+	_, err := os.Lstat(path)
+	return !errors.Is(err, fs.ErrNotExist)
+}
+
+// checkWritableDir checks that dir is a folder a new file can be created
+// in, by creating and removing a temporary file. The errors name dir as
+// subject, such as "--out FILE".
+func checkWritableDir(dir, subject string) error {
+	st, err := os.Stat(dir)
+	if err != nil {
+		return inputErrorf("invalid %s: folder %s: %w; create the folder or pass another path", subject, dir, err)
+	}
+	if !st.IsDir() {
+		return inputErrorf("invalid %s: %s is not a folder; pass a path in an existing folder", subject, dir)
+	}
+	f, err := os.CreateTemp(dir, ".nas-write-check-*")
+	if err != nil {
+		return inputErrorf("invalid %s: folder %s is not writable (%w); pass a path in a writable folder", subject, dir, err)
+	}
+	f.Close()
+	os.Remove(f.Name())
+	return nil
+}
+
+// writeReplayFile writes the replay's output files. Tests replace it to
+// make a write fail after training.
+var writeReplayFile = writeNewFile
+
+// writeNewFile writes a file through write: to a temporary file in the same
+// folder, made readable by all (0644) and then renamed, so that a failure
+// leaves no partial file at path. It fails rather than replace a file that
+// appeared at path since replayOutputs chose it.
+func writeNewFile(path string, write func(*os.File) error) error {
 	f, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".tmp-*")
 	if err != nil {
 		return fmt.Errorf("write %s: %w", path, err)
@@ -200,8 +283,17 @@ func writeFileWith(path string, write func(*os.File) error) error {
 		f.Close()
 		return fmt.Errorf("write %s: %w", path, err)
 	}
+	if err := f.Chmod(0o644); err != nil {
+		f.Close()
+		return fmt.Errorf("write %s: %w", path, err)
+	}
 	if err := f.Close(); err != nil {
 		return fmt.Errorf("write %s: %w", path, err)
+	}
+	// NOTE: the check and the rename are two steps, so a file created at
+	// path between them is still replaced.
+	if pathExists(path) {
+		return fmt.Errorf("write %s: the file appeared during the replay; it was left as it is", path)
 	}
 	if err := os.Rename(f.Name(), path); err != nil {
 		return fmt.Errorf("write %s: %w", path, err)

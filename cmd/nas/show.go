@@ -96,7 +96,8 @@ func showTrial(a *app, opts showOptions, id string) error {
 
 func printTrial(a *app, t store.Trial, arch *searchspace.Arch, replays []store.Replay) {
 	w := a.stdout
-	fmt.Fprintf(w, "trial     %s (batch %d, policy version %d, worker %d)\n", t.ID(), t.Batch, t.PolicyVersion, t.Worker)
+	// Trial.Batch counts from 0; the search log and this line count from 1.
+	fmt.Fprintf(w, "trial     %s (batch %d, policy version %d, worker %d)\n", t.ID(), t.Batch+1, t.PolicyVersion, t.Worker)
 	fmt.Fprintf(w, "arch      %s\n", orDash(t.ArchID))
 	fmt.Fprintf(w, "status    %s\n", t.Status)
 	if t.Error != "" {
@@ -138,12 +139,27 @@ func printTrial(a *app, t store.Trial, arch *searchspace.Arch, replays []store.R
 	if len(replays) > 0 {
 		fmt.Fprintln(w, "\nreplays")
 		tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
-		fmt.Fprintln(tw, "DATE\tEPOCHS\tSEED\tTEST ACC\tTEST LOSS\tLATENCY ms\tTOOK\tWEIGHTS")
+		fmt.Fprintln(tw, "DATE\tEPOCHS\tTRAIN IMAGES\tTEST IMAGES\tSEED\tTEST ACC\tTEST LOSS\tLATENCY ms\tTOOK\tWEIGHTS")
 		for _, r := range replays {
-			fmt.Fprintf(tw, "%s\t%d\t%d\t%.4f\t%.4f\t%.3f\t%.0fs\t%s\n", r.Time.Local().Format("2006-01-02 15:04"),
-				r.Epochs, r.Seed, r.TestAccuracy, r.TestLoss, r.LatencyMS, r.WallSeconds, orDash(r.Weights))
+			fmt.Fprintf(tw, "%s\t%d\t%s\t%s\t%d\t%.4f\t%.4f\t%.3f\t%.0fs\t%s\n", r.Time.Local().Format("2006-01-02 15:04"),
+				r.Epochs, imageCount(r.TrainImages, r.TrainSplitImages), imageCount(r.TestImages, r.TestSplitImages),
+				r.Seed, r.TestAccuracy, r.TestLoss, r.LatencyMS, r.WallSeconds, orDash(r.Weights))
 		}
 		tw.Flush()
+	}
+}
+
+// imageCount formats the images a replay used out of a split of size
+// split: "all" for the whole split, "N/SPLIT" for part of it and "-" when
+// the replay predates the counts.
+func imageCount(n, split int) string {
+	switch {
+	case n == 0:
+		return "-"
+	case n >= split:
+		return "all"
+	default:
+		return fmt.Sprintf("%d/%d", n, split)
 	}
 }
 
