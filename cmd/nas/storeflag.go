@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
 
 	"github.com/spf13/cobra"
 
@@ -37,6 +38,9 @@ func storePath(flag string) string {
 // corrupt file or an unknown layout is an input error; a store locked by a
 // running search is a runtime failure.
 func openStoreForRead(path string) (*store.Store, error) {
+	if err := checkStoreNotDir(path); err != nil {
+		return nil, err
+	}
 	s, err := store.Open(path, store.Options{ReadOnly: true})
 	return s, storeOpenError(err)
 }
@@ -44,8 +48,20 @@ func openStoreForRead(path string) (*store.Store, error) {
 // openStoreForWrite opens the store at path for writing, creating it if
 // needed.
 func openStoreForWrite(path string) (*store.Store, error) {
+	if err := checkStoreNotDir(path); err != nil {
+		return nil, err
+	}
 	s, err := store.Open(path, store.Options{})
 	return s, storeOpenError(err)
+}
+
+// checkStoreNotDir returns an input error when path is a directory, since a
+// store is one file.
+func checkStoreNotDir(path string) error {
+	if info, err := os.Stat(path); err == nil && info.IsDir() {
+		return inputErrorf("store %s is a directory, but a store is a file: name a file in it, such as --store %s", path, filepath.Join(path, defaultStorePath))
+	}
+	return nil
 }
 
 func storeOpenError(err error) error {

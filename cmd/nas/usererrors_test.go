@@ -124,3 +124,21 @@ func TestRunsKilledStatus(t *testing.T) {
 		t.Errorf("without a writer: the table does not show r1 as killed with the resume command:\n%s", text)
 	}
 }
+
+func TestStoreDirectoryRejected(t *testing.T) {
+	dir := t.TempDir()
+	for _, args := range [][]string{
+		{"runs", "--store", dir},
+		{"latency", "profile", "--space", "default", "--runs", "1", "--store", dir},
+	} {
+		t.Run(args[0], func(t *testing.T) {
+			code, _, stderr := runCommand(t, args...)
+			if code != exitBadInput {
+				t.Errorf("exit %d, want %d; stderr:\n%s", code, exitBadInput, stderr)
+			}
+			if !strings.Contains(stderr, "is a directory") {
+				t.Errorf("message does not say the store is a directory:\n%s", stderr)
+			}
+		})
+	}
+}
