@@ -147,6 +147,9 @@ func runLatencyProfile(ctx context.Context, a *app, opts latencyOptions) error {
 	table, err := latency.Profile(ctx, space, latency.ProfileOptions{Measure: measure, CalibrationSamples: opts.calibrate,
 		Seed: opts.seed, Logger: a.logger, Progress: bar.set})
 	bar.finish()
+	if errors.Is(err, context.Canceled) {
+		return reportInterrupted(a, "latency profile interrupted: nothing was stored", err)
+	}
 	if err != nil {
 		return err
 	}
@@ -234,6 +237,9 @@ func runLatencyValidate(ctx context.Context, a *app, opts latencyOptions) error 
 	rng := rand.New(rand.NewPCG(opts.seed, 0))
 	v, err := latency.Validate(ctx, table, space, opts.samples, rng, measure, bar.set)
 	bar.finish()
+	if errors.Is(err, context.Canceled) {
+		return reportInterrupted(a, "latency validation interrupted: nothing was stored", err)
+	}
 	if err != nil {
 		return err
 	}
@@ -384,4 +390,12 @@ func (b *latencyBar) finish() {
 	if b.bar != nil {
 		_ = b.bar.Finish()
 	}
+}
+
+// reportInterrupted prints message, one line saying what was interrupted
+// and what was stored, in place of the error chain of a canceled context.
+// The returned error exits with code 130 and is not printed again.
+func reportInterrupted(a *app, message string, err error) error {
+	fmt.Fprintln(a.stderr, message)
+	return fmt.Errorf("%w: %w", errSilent, err)
 }

@@ -235,6 +235,9 @@ func useLatencyTable(ctx context.Context, a *app, s *store.Store, o searchOption
 		a.logger.Info("no latency table for the space in the store; profiling this machine", "space", setup.space.Name)
 		start := time.Now()
 		table, err = latency.Profile(ctx, setup.space, latency.ProfileOptions{Seed: o.Seed})
+		if errors.Is(err, context.Canceled) {
+			return reportInterrupted(a, "search interrupted while profiling the latency table: nothing was stored", err)
+		}
 		if err != nil {
 			return fmt.Errorf("profile latency table: %w", err)
 		}

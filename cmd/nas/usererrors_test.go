@@ -1,6 +1,8 @@
 package main
 
 import (
+	"bytes"
+	"context"
 	"encoding/binary"
 	"encoding/json"
 	"os"
@@ -138,6 +140,53 @@ func TestStoreDirectoryRejected(t *testing.T) {
 			}
 			if !strings.Contains(stderr, "is a directory") {
 				t.Errorf("message does not say the store is a directory:\n%s", stderr)
+			}
+		})
+	}
+}
+
+// runCanceled runs one nas command line with a context that is already
+// canceled, as after a Ctrl-C.
+func runCanceled(t *testing.T, args ...string) (int, string) {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	var stdout, stderr bytes.Buffer
+	code := run(ctx, args, &stdout, &stderr)
+	return code, stderr.String()
+}
+
+func TestInterruptedProfileMessage(t *testing.T) {
+	data := writeIDXFolder(t, 200, 20, 28, 28)
+	cases := []struct {
+		name string
+		args []string
+		want string
+	}{
+		{"search profile", []string{"search", "--data", data, "--val-size", "40", "--batch-size", "16", "--budget", "1"}, "search interrupted while profiling the latency table: nothing was stored"},
+		{"latency profile", []string{"latency", "profile", "--runs", "1"}, "latency profile interrupted: nothing was stored"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			db := tempStore(t)
+			code, stderr := runCanceled(t, cmdArgs(tc.args, "--store", db)...)
+			if code != exitInterrupted {
+				t.Errorf("exit %d, want %d; stderr:\n%s", code, exitInterrupted, stderr)
+			}
+			if !strings.Contains(stderr, tc.want) {
+				t.Errorf("stderr does not say %q:\n%s", tc.want, stderr)
+			}
+			if strings.Contains(stderr, "context canceled") {
+				t.Errorf("stderr contains the error chain:\n%s", stderr)
+			}
+
+			s, err := store.Open(db, store.Options{ReadOnly: true})
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer s.Close()
+			if runs, err := s.Runs(); err != nil || len(runs) != 0 {
+				t.Errorf("store runs = %v (err %v), want none", runs, err)
 			}
 		})
 	}
