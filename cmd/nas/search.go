@@ -265,11 +265,20 @@ func loadSearchData(o searchOptions, space *searchspace.Space) (searchSetup, err
 	if err != nil {
 		return searchSetup{}, badInput(err)
 	}
-	if o.TrainImages > 0 && o.TrainImages < train.Len() {
+	remaining := train.Len()
+	if o.TrainImages > remaining {
+		return searchSetup{}, inputErrorf("invalid --train-images %d: holding out --val-size %d of the %d %s training images leaves %d; use at most %d, or 0 for all of them",
+			o.TrainImages, o.ValSize, ds.Train.Len(), ds.Name, remaining, remaining)
+	}
+	if o.TrainImages > 0 && o.TrainImages < remaining {
 		train = train.Subset(o.TrainImages)
 	}
 	if train.Len() < o.BatchSize {
-		return searchSetup{}, inputErrorf("--train-images %d is smaller than --batch-size %d: use more images or a smaller batch", train.Len(), o.BatchSize)
+		if o.TrainImages > 0 {
+			return searchSetup{}, inputErrorf("--train-images %d is smaller than --batch-size %d: use more images or a smaller batch", o.TrainImages, o.BatchSize)
+		}
+		return searchSetup{}, inputErrorf("holding out --val-size %d of the %d %s training images leaves %d, fewer than --batch-size %d: use a --val-size of at most %d or a smaller --batch-size",
+			o.ValSize, ds.Train.Len(), ds.Name, remaining, o.BatchSize, ds.Train.Len()-o.BatchSize)
 	}
 
 	setup := searchSetup{dataName: o.Data, train: train, val: val}
@@ -400,6 +409,12 @@ func buildSearch(a *app, s *store.Store, o searchOptions, setup searchSetup) (*r
 		return nil, err
 	}
 	reward, _ := o.rewardFunc()
+	if o.RecalImages > setup.train.Len() {
+		// The local backend recalibrates on min(--recal-images, training
+		// images); say so rather than use fewer images silently.
+		a.logger.Warn("--recal-images exceeds the training images; recalibrating on all of them",
+			"recal_images", o.RecalImages, "train_images", setup.train.Len())
+	}
 	strategy, err := newStrategy(o.Strategy, setup.space, o.Seed)
 	if err != nil {
 		return nil, err

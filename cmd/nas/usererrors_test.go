@@ -191,3 +191,49 @@ func TestInterruptedProfileMessage(t *testing.T) {
 		})
 	}
 }
+
+func TestSearchImageCountErrors(t *testing.T) {
+	data := writeIDXFolder(t, 200, 20, 28, 28)
+	cases := []struct {
+		name    string
+		args    []string
+		want    []string
+		notWant string
+	}{
+		{"val-size leaves too few", []string{"--val-size", "190", "--batch-size", "16"},
+			[]string{"--val-size 190", "leaves 10", "--batch-size 16", "at most 184"}, "--train-images"},
+		{"train-images above available", []string{"--val-size", "40", "--batch-size", "16", "--train-images", "1000"},
+			[]string{"--train-images 1000", "leaves 160", "at most 160"}, ""},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			db := tempStore(t)
+			code, _, stderr := runCommand(t, cmdArgs([]string{"search", "--data", data, "--store", db}, tc.args...)...)
+			if code != exitBadInput {
+				t.Errorf("exit %d, want %d; stderr:\n%s", code, exitBadInput, stderr)
+			}
+			for _, w := range tc.want {
+				if !strings.Contains(stderr, w) {
+					t.Errorf("message does not contain %q:\n%s", w, stderr)
+				}
+			}
+			if tc.notWant != "" && strings.Contains(stderr, tc.notWant) {
+				t.Errorf("message names %s, which was not passed:\n%s", tc.notWant, stderr)
+			}
+			assertNoFile(t, db)
+		})
+	}
+}
+
+func TestSearchRecalImagesClamped(t *testing.T) {
+	data := writeIDXFolder(t, 200, 20, 28, 28)
+	db := tempStore(t)
+	code, _, stderr := runCommand(t, "search", "--data", data, "--store", db, "--val-size", "40", "--batch-size", "16",
+		"--recal-images", "1000", "--latency", "measured", "--budget", "1", "--supernet-steps", "1", "--children-per-batch", "1")
+	if code != exitOK {
+		t.Fatalf("exit %d; stderr:\n%s", code, stderr)
+	}
+	if !strings.Contains(stderr, "--recal-images exceeds the training images") || !strings.Contains(stderr, "recal_images=1000") || !strings.Contains(stderr, "train_images=160") {
+		t.Errorf("stderr does not log the clamped --recal-images:\n%s", stderr)
+	}
+}
