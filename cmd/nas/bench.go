@@ -104,6 +104,9 @@ func runBench(opts benchOptions) (benchReport, error) {
 	if err := arch.Validate(); err != nil {
 		return benchReport{}, inputErrorf("%s: %w", opts.archFile, err)
 	}
+	if err := checkBenchMemory(arch, opts.batch, opts.archFile); err != nil {
+		return benchReport{}, err
+	}
 	model, err := childnet.NewModel(arch, opts.seed)
 	if err != nil {
 		return benchReport{}, inputErrorf("%s: %w", opts.archFile, err)

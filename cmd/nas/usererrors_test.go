@@ -10,6 +10,7 @@ import (
 	"strings"
 	"testing"
 
+	"nas/searchspace"
 	"nas/store"
 )
 
@@ -235,5 +236,38 @@ func TestSearchRecalImagesClamped(t *testing.T) {
 	}
 	if !strings.Contains(stderr, "--recal-images exceeds the training images") || !strings.Contains(stderr, "recal_images=1000") || !strings.Contains(stderr, "train_images=160") {
 		t.Errorf("stderr does not log the clamped --recal-images:\n%s", stderr)
+	}
+}
+
+func TestBenchRejectsHugeArch(t *testing.T) {
+	if machineMemoryBytes() == 0 {
+		t.Skip("/proc/meminfo is not readable, so bench cannot compare with the machine's memory")
+	}
+	huge := strings.Replace(tinyBenchArch, `"classes": 4,`, `"classes": 4, "resolution": 100000,`, 1)
+	path := writeBenchArch(t, huge)
+	code, _, stderr := runCommand(t, "bench", "--arch", path, "--steps", "1")
+	if code != exitBadInput {
+		t.Errorf("exit %d, want %d; stderr:\n%s", code, exitBadInput, stderr)
+	}
+	if !strings.Contains(stderr, "needs an estimated") || !strings.Contains(stderr, "GiB") {
+		t.Errorf("message does not give the estimate:\n%s", stderr)
+	}
+}
+
+func TestEstimateTrainBytesGrows(t *testing.T) {
+	arch, err := searchspace.ParseArch([]byte(tinyBenchArch))
+	if err != nil {
+		t.Fatal(err)
+	}
+	small, err := estimateTrainBytes(arch, 8)
+	if err != nil {
+		t.Fatal(err)
+	}
+	large, err := estimateTrainBytes(arch, 64)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if small <= 0 || large <= small {
+		t.Errorf("estimates %.0f bytes at batch 8 and %.0f at batch 64, want positive and growing", small, large)
 	}
 }
