@@ -10,12 +10,11 @@ import (
 )
 
 // estimateTrainBytes estimates the memory of a training step of arch at
-// the given batch size. It follows the workspace that childnet carves for a
-// step (two buffers per layer output, three gradient buffers of the largest
-// map, and the resized input) from the layer shapes of searchspace.Cost, and
-// adds the synthetic batch and three copies of the weights (values,
-// gradients and momentum). It is an estimate: allocator overhead and
-// kernel scratch buffers are not counted.
+// the given batch size. From the layer shapes of searchspace.Cost it sizes
+// the workspace the way childnet carves it: two buffers per layer output,
+// three gradient buffers of the largest map, and the resized input. It adds
+// the synthetic batch and three copies of the weights (values, gradients
+// and momentum). Allocator overhead and kernel scratch are not counted.
 func estimateTrainBytes(arch searchspace.Arch, batch int) (float64, error) {
 	cost, err := searchspace.Cost(arch)
 	if err != nil {

@@ -25,9 +25,9 @@ const runStatusKilled = "killed"
 type runSummary struct {
 	ID string `json:"id"`
 	// Status is "running" (a search holds the store and runs it), "done",
-	// "failed", "interrupted" (stopped by SIGINT or SIGTERM) or "killed"
-	// (stored as running, but no process holds the store, so the search
-	// died without recording its end; continue it with --resume).
+	// "failed", "interrupted" (stopped by SIGINT or SIGTERM) or "killed".
+	// A killed run is stored as running while no process holds the store,
+	// so its search died without recording its end.
 	Status      string    `json:"status"`
 	Trials      int       `json:"trials"`
 	Failed      int       `json:"failed"`

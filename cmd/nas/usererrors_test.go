@@ -234,8 +234,10 @@ func TestSearchRecalImagesClamped(t *testing.T) {
 	if code != exitOK {
 		t.Fatalf("exit %d; stderr:\n%s", code, stderr)
 	}
-	if !strings.Contains(stderr, "--recal-images exceeds the training images") || !strings.Contains(stderr, "recal_images=1000") || !strings.Contains(stderr, "train_images=160") {
-		t.Errorf("stderr does not log the clamped --recal-images:\n%s", stderr)
+	for _, want := range []string{"--recal-images exceeds the training images", "recal_images=1000", "train_images=160"} {
+		if !strings.Contains(stderr, want) {
+			t.Errorf("stderr does not log %q:\n%s", want, stderr)
+		}
 	}
 }
 
