@@ -31,7 +31,8 @@ func tinyChild(t *testing.T, seed uint64) (*Supernet, *Child) {
 		t.Fatal(err)
 	}
 	rng := rand.New(rand.NewPCG(seed, 2))
-	for _, p := range net.params {
+	for _, name := range net.names {
+		p := net.params[name]
 		switch p.kind {
 		case kindGamma:
 			for i := range p.data {

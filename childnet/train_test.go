@@ -341,7 +341,7 @@ func TestConcurrentWorkers(t *testing.T) {
 				return
 			}
 			w := net.NewWorker(8)
-			for step := range 60 {
+			for step := range 150 {
 				b := batches[step%len(batches)]
 				if _, err := w.TrainStep(c, b.X, b.Y, b.N, 0.05); err != nil {
 					errs[g] = err
@@ -356,11 +356,21 @@ func TestConcurrentWorkers(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
+	// The two children share every layer but one, and the order in which
+	// their updates land depends on scheduling, so one child can gain less
+	// than the other in a given run. Each must still improve, and the two
+	// together by a wide margin.
+	var sumBefore, sumAfter float64
 	for i, a := range archs {
 		after := meanLoss(a)
 		t.Logf("child %d: loss %.3f before, %.3f after", i, before[i], after)
-		if after > 0.7*before[i] {
-			t.Errorf("child %d: loss went from %.3f to %.3f, want a drop of at least 30%%", i, before[i], after)
+		if after > 0.85*before[i] {
+			t.Errorf("child %d: loss went from %.3f to %.3f, want a drop of at least 15%%", i, before[i], after)
 		}
+		sumBefore += before[i]
+		sumAfter += after
+	}
+	if sumAfter > 0.6*sumBefore {
+		t.Errorf("summed loss went from %.3f to %.3f, want a drop of at least 40%%", sumBefore, sumAfter)
 	}
 }
