@@ -57,7 +57,13 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		return exitOK
 	}
 	code := exitCodeOf(err)
-	if !errors.Is(err, errSilent) {
+	switch {
+	case errors.Is(err, errSilent):
+	case code == exitInterrupted:
+		// The cancellation travelled up through every layer; its error
+		// chain says nothing the user needs.
+		fmt.Fprintln(stderr, "nas: interrupted")
+	default:
 		fmt.Fprintf(stderr, "nas: %v\n", err)
 	}
 	return code

@@ -1,6 +1,8 @@
 package main
 
 import (
+	"bytes"
+	"context"
 	"encoding/json"
 	"errors"
 	"os"
@@ -210,5 +212,26 @@ func TestShowBatchFromOne(t *testing.T) {
 	}
 	if !strings.Contains(stdout, "(batch 2,") {
 		t.Errorf("show r1/3 does not print batch 2:\n%s", stdout)
+	}
+}
+
+// TestReplayInterrupted checks that a replay stopped by SIGINT (a cancelled
+// context) exits 130 with one short line and stores nothing.
+func TestReplayInterrupted(t *testing.T) {
+	needFashionMNIST(t)
+	db := resultsFixture(t)
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	var stdout, stderr bytes.Buffer
+	args := cmdArgs(quickReplay, "--store", db, "--out", filepath.Join(t.TempDir(), "w.safetensors"))
+	code := run(ctx, args, &stdout, &stderr)
+	if code != exitInterrupted {
+		t.Errorf("exit %d, want %d: %s", code, exitInterrupted, stderr.String())
+	}
+	if strings.Contains(stderr.String(), "context canceled") || !strings.Contains(stderr.String(), "nas: interrupted") {
+		t.Errorf("interrupted replay prints:\n%s", stderr.String())
+	}
+	if n := len(storedReplays(t, db, "r1/1")); n != 0 {
+		t.Errorf("%d replays stored, want 0", n)
 	}
 }

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"encoding/json"
 	"fmt"
 	"text/tabwriter"
 	"time"
@@ -28,12 +29,17 @@ type runSummary struct {
 	// "failed", "interrupted" (stopped by SIGINT or SIGTERM) or "killed".
 	// A killed run is stored as running while no process holds the store,
 	// so its search died without recording its end.
-	Status      string    `json:"status"`
-	Trials      int       `json:"trials"`
-	Failed      int       `json:"failed"`
-	BestTrial   string    `json:"best_trial,omitempty"`
-	BestReward  *float64  `json:"best_reward,omitempty"`
-	Space       string    `json:"space"`
+	Status     string   `json:"status"`
+	Trials     int      `json:"trials"`
+	Failed     int      `json:"failed"`
+	BestTrial  string   `json:"best_trial,omitempty"`
+	BestReward *float64 `json:"best_reward,omitempty"`
+	Space      string   `json:"space"`
+	// Strategy, Reward (the reward function, shown as OBJECTIVE) and Budget
+	// are the run's search settings, as given to nas search.
+	Strategy    string    `json:"strategy,omitempty"`
+	Reward      string    `json:"objective,omitempty"`
+	Budget      string    `json:"budget,omitempty"`
 	Dataset     string    `json:"dataset"`
 	Seed        uint64    `json:"seed"`
 	Started     time.Time `json:"started"`
@@ -95,7 +101,7 @@ func listRuns(a *app, opts runsOptions) error {
 		return nil
 	}
 	tw := tabwriter.NewWriter(a.stdout, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "RUN\tSTATUS\tTRIALS\tFAILED\tBEST\tREWARD\tSPACE\tDATA\tSEED\tSTARTED\tTOOK")
+	fmt.Fprintln(tw, "RUN\tSTATUS\tTRIALS\tFAILED\tBEST\tREWARD\tSTRATEGY\tOBJECTIVE\tSPACE\tDATA\tSEED\tSTARTED\tTOOK")
 	var killed []string
 	for _, r := range rows {
 		if r.Status == runStatusKilled {
@@ -109,8 +115,9 @@ func listRuns(a *app, opts runsOptions) error {
 		if !r.Ended.IsZero() {
 			took = r.Ended.Sub(r.Started).Round(time.Second).String()
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%d\t%d\t%s\t%s\t%s\t%s\t%d\t%s\t%s\n",
-			r.ID, r.Status, r.Trials, r.Failed, orDash(r.BestTrial), reward, r.Space, r.Dataset, r.Seed,
+		fmt.Fprintf(tw, "%s\t%s\t%d\t%d\t%s\t%s\t%s\t%s\t%s\t%s\t%d\t%s\t%s\n",
+			r.ID, r.Status, r.Trials, r.Failed, orDash(r.BestTrial), reward, orDash(r.Strategy), orDash(r.Reward),
+			r.Space, r.Dataset, r.Seed,
 			r.Started.Local().Format("2006-01-02 15:04"), took)
 	}
 	if err := tw.Flush(); err != nil {
@@ -126,6 +133,12 @@ func summarizeRun(s *store.Store, r store.Run) (runSummary, error) {
 	row := runSummary{
 		ID: r.ID, Status: r.Status, Trials: r.Trials, Space: r.SpaceName, Dataset: r.Dataset,
 		Seed: r.Seed, Started: r.Started, Ended: r.Ended, CodeVersion: r.CodeVersion, Error: r.Error,
+	}
+	// The settings are a searchOptions in JSON; a run whose settings do
+	// not decode is still listed, without them.
+	var settings searchOptions
+	if json.Unmarshal(r.Config, &settings) == nil {
+		row.Strategy, row.Reward, row.Budget = settings.Strategy, settings.Reward, settings.Budget
 	}
 	trials, err := s.Trials(r.ID)
 	if err != nil {

@@ -116,6 +116,10 @@ func TestSearchBestShowReplay(t *testing.T) {
 	if err := json.Unmarshal([]byte(stdout), &list); err != nil || code != exitOK {
 		t.Fatalf("runs --json exit %d: %v", code, err)
 	}
+	if len(list) == 1 && (list[0].Strategy != "reinforce" || list[0].Reward != "accuracy" || list[0].Budget != "4") {
+		t.Errorf("runs lists settings strategy %q, objective %q, budget %q; want reinforce, accuracy, 4",
+			list[0].Strategy, list[0].Reward, list[0].Budget)
+	}
 	if len(list) != 1 || list[0].Status != store.RunDone || list[0].Trials != 4 || list[0].BestTrial != best {
 		t.Errorf("runs = %+v", list)
 	}
