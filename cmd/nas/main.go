@@ -60,8 +60,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	switch {
 	case errors.Is(err, errSilent):
 	case code == exitInterrupted:
-		// The cancellation travelled up through every layer; its error
-		// chain says nothing the user needs.
+		// The wrapped cancellation chain only repeats where the command
+		// was when it stopped, so one line is enough.
 		fmt.Fprintln(stderr, "nas: interrupted")
 	default:
 		fmt.Fprintf(stderr, "nas: %v\n", err)
