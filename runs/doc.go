@@ -23,7 +23,7 @@
 //     counter.
 //
 // The budget is a number of children (Config.Children), a wall time
-// (Config.Duration) or both; the last batch is cut short to meet the number
+// (Config.Duration) or both. The last batch is cut short to meet the number
 // of children, and a wall time is checked between batches.
 //
 // # Workers

@@ -17,9 +17,9 @@ const (
 	// k×k depthwise → BN → ReLU6 → 1×1 → BN → ReLU6.
 	OpDSConv Op = "dsconv"
 	// OpMBConv is the MobileNetV2 inverted residual with a linear bottleneck:
-	// 1×1 expand → BN → ReLU6 → k×k depthwise → BN → ReLU6 → 1×1 project → BN,
-	// with no expand conv when the expansion ratio is 1, and a residual add when
-	// the stride is 1 and the input and output channels are equal.
+	// 1×1 expand → BN → ReLU6 → k×k depthwise → BN → ReLU6 → 1×1 project → BN.
+	// An expansion ratio of 1 drops the expand conv. A residual add joins input
+	// and output when the stride is 1 and the channels are equal.
 	OpMBConv Op = "mbconv"
 	// OpSkip is the identity. It lets the depth of a network vary and is valid
 	// only where the stride is 1 and the channels do not change.
@@ -70,7 +70,7 @@ type Arch struct {
 	Comment string `json:"comment,omitempty"`
 	Input   Shape  `json:"input"`
 	Classes int    `json:"classes"`
-	// Resolution is the side of the square image the network sees; inputs
+	// Resolution is the side of the square image the network takes; inputs
 	// are resized to Resolution×Resolution before the stem.
 	Resolution int `json:"resolution"`
 	// Alpha is the width multiplier the channels were derived with.
@@ -121,8 +121,8 @@ func (a Arch) Canonical() []byte {
 	}
 	data, err := json.Marshal(c)
 	if err != nil {
-		// Arch holds only ints, strings and a float; Marshal fails only on
-		// a NaN or infinite Alpha, which Validate rejects.
+		// Marshal fails only on a NaN or infinite Alpha. JSON cannot carry
+		// one and Validate rejects one, so only unchecked code reaches here.
 		panic(fmt.Sprintf("searchspace: encode architecture: %v", err))
 	}
 	return data

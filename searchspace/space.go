@@ -16,7 +16,7 @@ type Space struct {
 	// WidthMultipliers are the choices of the global width multiplier α.
 	WidthMultipliers []float64 `json:"width_multipliers" yaml:"width_multipliers"`
 	// ResolutionMultipliers are the choices of the resolution multiplier ρ;
-	// the network sees round(ρ·Input.Height) pixels a side.
+	// the network takes round(ρ·Input.Height) pixels a side.
 	ResolutionMultipliers []float64 `json:"resolution_multipliers" yaml:"resolution_multipliers"`
 	// ChannelDivisor selects how base channels are scaled by α: 0 or 1
 	// truncates c·α (MobileNetV1), 8 rounds c·α to the nearest multiple of 8,

@@ -5,9 +5,9 @@
 // # Basics
 //
 // Open a store with Open. A writable open creates the file if it is missing
-// and initialises an empty one; a read-only open (Options.ReadOnly) never
+// and initialises an empty one. A read-only open (Options.ReadOnly) never
 // creates one and returns ErrNotFound instead. Only one process may hold a
-// store open for writing, through an exclusive lock on the file PATH.lock: a
+// store open for writing, through an exclusive lock on the file PATH.lock. A
 // second writable Open returns an *InUseError within Options.Timeout (one
 // second by default), naming the process id of the holder. A writable store
 // opens the database file only for each operation, so read-only stores can

@@ -93,11 +93,10 @@ type Options struct {
 
 // Store is an open store. Its methods are safe for concurrent use.
 //
-// A writable store holds an exclusive lock on the file PATH.lock for as long
-// as it is open, so only one process writes a store at a time, and opens the
-// database file itself only for the length of each operation. Read-only
-// stores, which keep the database open, can therefore read a store while a
-// search writes it.
+// A writable store keeps an exclusive lock on the file PATH.lock while it is
+// open, so only one process writes a store at a time. It opens the database
+// file itself only for the length of each operation. Read-only stores, which
+// keep the database open, can therefore read a store while a search writes.
 type Store struct {
 	path     string
 	readOnly bool

@@ -188,7 +188,7 @@ func TestOpen_ReadWhileWriting(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	// A reader opens, sees what the writer committed, and closes, while the
+	// A reader opens, reads what the writer committed, and closes, while the
 	// writer stays open.
 	r, err := Open(path, Options{ReadOnly: true, Timeout: 200 * time.Millisecond})
 	if err != nil {

@@ -35,9 +35,9 @@ type Trial struct {
 	// and nats per example.
 	Accuracy float64 `json:"accuracy"`
 	Loss     float64 `json:"loss"`
-	// LatencyMS is the inference latency at batch 1 on one thread, in ms,
-	// that the reward used: predicted from a latency table or measured end
-	// to end, as LatencySource says.
+	// LatencyMS is the inference latency in ms, at batch 1 on one thread,
+	// that the reward used. LatencySource names its origin: predicted from a
+	// latency table or measured end to end.
 	LatencyMS     float64 `json:"latency_ms"`
 	LatencySource string  `json:"latency_source,omitempty"`
 	// MeasuredLatencyMS is the measured median latency, 0 when the child

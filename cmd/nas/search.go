@@ -411,7 +411,7 @@ func buildSearch(a *app, s *store.Store, o searchOptions, setup searchSetup) (*r
 	reward, _ := o.rewardFunc()
 	if o.RecalImages > setup.train.Len() {
 		// The local backend recalibrates on min(--recal-images, training
-		// images); say so rather than use fewer images silently.
+		// images), so log the smaller count instead of using it silently.
 		a.logger.Warn("--recal-images exceeds the training images; recalibrating on all of them",
 			"recal_images", o.RecalImages, "train_images", setup.train.Len())
 	}

@@ -163,7 +163,7 @@ func imageCount(n, split int) string {
 	}
 }
 
-// latencyNote says where a trial's latency came from and gives the other
+// latencyNote names where a trial's latency came from and gives the other
 // value when both were stored.
 func latencyNote(t store.Trial) string {
 	switch {
