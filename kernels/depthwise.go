@@ -115,6 +115,9 @@ func DepthwiseBackward(dIn, dW []float32, dOut, in []float32, f DepthwiseFilter,
 	parallelFor(n, parts, func(part, lo, hi int) {
 		gw := *partials[part]
 		for b := lo; b < hi; b++ {
+			if useSIMD && depthwiseBackwardImageSIMD(dIn, gw, dOut, in, f, b, h, w, c, stride) {
+				continue
+			}
 			if dIn != nil {
 				for iy := range h {
 					depthwiseInputGradRow(dIn, dOut, f, b, iy, h, w, c, stride)

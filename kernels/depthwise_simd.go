@@ -34,6 +34,10 @@ func tapRange(o, k, pad, stride, size int) (lo, hi int) {
 }
 
 func depthwiseForwardRowSIMD(out, in []float32, f DepthwiseFilter, b, oy, h, w, c, stride int) bool {
+	if dw3Handles(f.K, w, c, stride) {
+		depthwise3ForwardRow(out, in, f, b, oy, h, w, c, stride)
+		return true
+	}
 	k, pad := f.K, f.K/2
 	oh, ow := outSize(h, k, stride), outSize(w, k, stride)
 	kyLo, kyHi := tapRange(oy, k, pad, stride, h)

@@ -48,6 +48,14 @@ var depthwiseCases = []depthwiseCase{
 	// Wide rows, so the AVX-512 path runs its four-column interior blocks.
 	{n: 2, h: 5, w: 19, c: 20, k: 5, stride: 2, kMax: 7, cMax: 24},
 	{n: 1, h: 8, w: 15, c: 33, k: 7, stride: 1, kMax: 7, cMax: 33},
+	// 3×3 kernels (depthwise3_simd.go): odd and even widths at both
+	// strides, single rows and columns, partial and several channel blocks.
+	{n: 2, h: 9, w: 9, c: 37, k: 3, stride: 2, kMax: 5, cMax: 40},
+	{n: 2, h: 10, w: 10, c: 33, k: 3, stride: 2, kMax: 3, cMax: 33},
+	{n: 1, h: 1, w: 1, c: 5, k: 3, stride: 1, kMax: 7, cMax: 8},
+	{n: 2, h: 2, w: 1, c: 17, k: 3, stride: 2, kMax: 3, cMax: 17},
+	{n: 1, h: 1, w: 2, c: 3, k: 3, stride: 2, kMax: 3, cMax: 3},
+	{n: 2, h: 3, w: 14, c: 48, k: 3, stride: 1, kMax: 7, cMax: 64},
 }
 
 // compactFilter copies the view's K×K×C block out of the supernet tensor.
@@ -182,5 +190,20 @@ func requireIdentical(t *testing.T, name string, a, b []float32) {
 		if math.Float32bits(a[i]) != math.Float32bits(b[i]) {
 			t.Fatalf("%s[%d]: %v in one run, %v in another", name, i, a[i], b[i])
 		}
+	}
+}
+
+// TestDepthwiseWideRows checks rows too wide for the AVX-512 3×3 kernels'
+// zero row (w·c above 16,384), which take the general path.
+func TestDepthwiseWideRows(t *testing.T) {
+	const n, h, w, c, k = 1, 3, 130, 131, 3
+	r := newRand(7)
+	f := DepthwiseFilter{Data: randSlice(r, k*k*c), KMax: k, CMax: c, K: k}
+	in := randSlice(r, n*h*w*c)
+	for _, stride := range []int{1, 2} {
+		oh, ow := outSize(h, k, stride), outSize(w, k, stride)
+		out := make([]float32, n*oh*ow*c)
+		DepthwiseForward(out, in, f, n, h, w, c, stride)
+		compare(t, shapeName("stride %d", stride), out, depthwiseRef(to64(in), compactFilter(f, c), n, h, w, c, k, stride), 1e-5)
 	}
 }

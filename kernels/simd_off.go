@@ -17,6 +17,10 @@ func depthwiseInputGradRowSIMD(dIn, dOut []float32, f DepthwiseFilter, b, iy, h,
 	return false
 }
 
+func depthwiseBackwardImageSIMD(dIn, gw, dOut, in []float32, f DepthwiseFilter, b, h, w, c, stride int) bool {
+	return false
+}
+
 func depthwiseWeightGradRowSIMD(gw, dOut, in []float32, f DepthwiseFilter, b, oy, h, w, c, stride int) bool {
 	return false
 }
