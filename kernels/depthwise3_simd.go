@@ -17,7 +17,8 @@ import (
 // Rows outside the image read zeroRow, which removes the edge cases from
 // the inner loops.
 
-// zeroRow stands in for a row above or below the image. It is never written.
+// zeroRow is read in place of a row above or below the image. It is never
+// written.
 var zeroRow [1 << 14]float32
 
 // dw3Handles reports whether the 3×3 kernels handle a convolution: K = 3,
@@ -52,7 +53,8 @@ type dw3Taps struct {
 //	out[x] = Σ_{r,j} rows[r][x+j-1] · t[r][j]   for x in [0, w)
 //
 // r0, r1 and r2 point at the block's channel in column 0 of three rows of w
-// pixels (pixel bytes apart); out points likewise into the output row.
+// pixels, pixel bytes apart. out points at the same channel of the output
+// row.
 //
 // Go keeps at most 16 vectors in registers, so instead of a sliding 3×3
 // window the loop loads each input once and adds it to the three outputs
