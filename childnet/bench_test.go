@@ -47,6 +47,34 @@ func BenchmarkTrainStepReference(b *testing.B) {
 	b.ReportMetric(float64(n*b.N)/b.Elapsed().Seconds(), "images/s")
 }
 
+// BenchmarkEvalReference times one inference pass of the reference child at
+// batch 64 with two kernel threads, on random data.
+func BenchmarkEvalReference(b *testing.B) {
+	arch := loadReferenceArch(&testing.T{})
+	net, err := NewModel(arch, 1)
+	if err != nil {
+		b.Fatal(err)
+	}
+	c, err := net.Bind(arch)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer kernels.SetThreads(kernels.Threads())
+	kernels.SetThreads(2)
+	const n = 64
+	x, _ := randomBatch(1, n, 28, 28, 1, 10)
+	w := net.NewWorker(n)
+	if _, err := w.Logits(c, x, n); err != nil {
+		b.Fatal(err)
+	}
+	for b.Loop() {
+		if _, err := w.Logits(c, x, n); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.ReportMetric(float64(n*b.N)/b.Elapsed().Seconds(), "images/s")
+}
+
 // BenchmarkSoakChildren binds and trains 1,000 random children of a small
 // space against one supernet with one worker. It reports the heap in use
 // after the first 100 children and after all of them, which should match

@@ -56,9 +56,10 @@ func (w *Worker) forward(c *Child, mode bnMode, stats []*kernels.BatchNormStats)
 			if c.stats != nil {
 				mean, variance = c.stats[i].mean, c.stats[i].variance
 			}
-			kernels.BatchNormForwardInference(out, z, gamma, beta, mean, variance, rows, l.cout)
 			if l.relu {
-				kernels.ReLU6Forward(out, out)
+				kernels.BatchNormReLU6ForwardInference(out, z, gamma, beta, mean, variance, rows, l.cout)
+			} else {
+				kernels.BatchNormForwardInference(out, z, gamma, beta, mean, variance, rows, l.cout)
 			}
 		}
 		if l.resEnd {

@@ -74,7 +74,16 @@ func batchNormForwardTrain(op string, out, mean, invStd, in, gamma, beta, runMea
 // statistics: out[r,ch] = gamma[ch]·(in[r,ch]-runMean[ch])/sqrt(runVar[ch]+ε)
 // + beta[ch]. in and out are [rows, c]; out is overwritten and may be in.
 func BatchNormForwardInference(out, in, gamma, beta, runMean, runVar []float32, rows, c int) {
-	const op = "BatchNormForwardInference"
+	batchNormInference("BatchNormForwardInference", out, in, gamma, beta, runMean, runVar, rows, c, false)
+}
+
+// BatchNormReLU6ForwardInference is BatchNormForwardInference followed by
+// ReLU6, min(max(x, 0), 6), in one pass over the data.
+func BatchNormReLU6ForwardInference(out, in, gamma, beta, runMean, runVar []float32, rows, c int) {
+	batchNormInference("BatchNormReLU6ForwardInference", out, in, gamma, beta, runMean, runVar, rows, c, true)
+}
+
+func batchNormInference(op string, out, in, gamma, beta, runMean, runVar []float32, rows, c int, relu6 bool) {
 	checkBatchNorm(op, in, out, gamma, beta, rows, c)
 	need(op, "runMean", runMean, c)
 	need(op, "runVar", runVar, c)
@@ -83,7 +92,7 @@ func BatchNormForwardInference(out, in, gamma, beta, runMean, runVar []float32, 
 	for ch := range c {
 		(*invStd)[ch] = float32(1 / math.Sqrt(float64(runVar[ch])+BatchNormEps))
 	}
-	normalize(out, in, gamma, beta, runMean, *invStd, rows, c, false)
+	normalize(out, in, gamma, beta, runMean, *invStd, rows, c, relu6)
 }
 
 // BatchNormBackward computes the gradients of BatchNormForwardTrain, given the

@@ -100,6 +100,42 @@ func TestBatchNormInferenceUsesRunningStats(t *testing.T) {
 	compare(t, "out", out, want, 1e-6)
 }
 
+func TestBatchNormReLU6InferenceClamps(t *testing.T) {
+	const rows, c = 37, 19
+	r := newRand(12)
+	in, gamma, beta := randSlice(r, rows*c), randSlice(r, c), randSlice(r, c)
+	for ch := range gamma {
+		gamma[ch] *= 8 // push outputs past both ends of [0, 6]
+	}
+	runMean, runVar := randSlice(r, c), make([]float32, c)
+	for ch := range runVar {
+		runVar[ch] = 0.25 + float32(ch)/4
+	}
+	out := make([]float32, rows*c)
+	BatchNormReLU6ForwardInference(out, in, gamma, beta, runMean, runVar, rows, c)
+
+	want := make([]float32, rows*c)
+	BatchNormForwardInference(want, in, gamma, beta, runMean, runVar, rows, c)
+	below, above := 0, 0
+	for i, v := range want {
+		if v < 0 {
+			below++
+		}
+		if v > 6 {
+			above++
+		}
+		want[i] = min(max(v, 0), 6)
+	}
+	if below == 0 || above == 0 {
+		t.Fatalf("test data reach below 0 %d times and above 6 %d times; need both", below, above)
+	}
+	for i := range out {
+		if out[i] != want[i] {
+			t.Fatalf("out[%d] = %v, want %v", i, out[i], want[i])
+		}
+	}
+}
+
 func TestBatchNormStatsMatchesConcatenation(t *testing.T) {
 	const c = 7
 	r := newRand(11)

@@ -17,13 +17,14 @@ func newBN(c int) bnLayer {
 	return bn
 }
 
-// apply normalises z into out over rows rows, then clamps with ReLU6 when
-// relu is set, as childnet's eval-mode forward pass does.
+// apply normalises z into out over rows rows, clamping with ReLU6 in the
+// same pass when relu is set, as childnet's eval-mode forward pass does.
 func (bn bnLayer) apply(out, z []float32, rows, c int, relu bool) {
-	kernels.BatchNormForwardInference(out, z, bn.gamma, bn.beta, bn.mean, bn.variance, rows, c)
 	if relu {
-		kernels.ReLU6Forward(out, out)
+		kernels.BatchNormReLU6ForwardInference(out, z, bn.gamma, bn.beta, bn.mean, bn.variance, rows, c)
+		return
 	}
+	kernels.BatchNormForwardInference(out, z, bn.gamma, bn.beta, bn.mean, bn.variance, rows, c)
 }
 
 // newRunner returns a function that runs the layers of key k once at batch 1
