@@ -303,9 +303,23 @@ func spaceChoiceCounts(space searchspace.Space) ([]int, error) {
 		choices = append(choices, len(d.Choices))
 	}
 	if len(choices) == 0 {
-		return nil, inputErrorf("space %s has no decisions: every choice list has one entry, so there is nothing to search", space.Name)
+		return nil, unsearchableSpaceError(space.Name)
 	}
 	return choices, nil
+}
+
+// unsearchableSpaceError returns the input error for a space with no
+// decisions, which holds one fixed architecture. The message points a
+// preset to the commands that take it and a space file to its format.
+func unsearchableSpaceError(name string) error {
+	if slices.Contains(searchspace.PresetNames(), name) {
+		return inputErrorf("--space %s is a fixed architecture with no decisions, so there is nothing to search: "+
+			"search --space %s or a space file with choices (see `nas space`), or time this architecture's training with "+
+			"`nas bench --arch FILE`, where FILE holds the \"arch\" object of `nas arch --preset %s --json`", name, searchspace.SpaceDefault, name)
+	}
+	return inputErrorf("space %s has no decisions: every choice list has one entry, so it is a fixed architecture and there is nothing to search: "+
+		"give a block more than one op, kernel or expansion, or the space more than one width or resolution multiplier (docs/space-format.md), "+
+		"or time the architecture with `nas bench --arch FILE`", name)
 }
 
 // newStrategy builds the strategy selected by --strategy.
@@ -320,6 +334,11 @@ func newStrategy(name string, space searchspace.Space, seed uint64) (rl.Strategy
 func startSearch(ctx context.Context, a *app, o searchOptions) error {
 	if _, err := o.check(); err != nil {
 		return err
+	}
+	// A preset holds one architecture whatever the data, so reject it
+	// before the data is loaded.
+	if slices.Contains(searchspace.PresetNames(), o.Space) {
+		return unsearchableSpaceError(o.Space)
 	}
 	setup, err := loadSearchData(o, nil)
 	if err != nil {
