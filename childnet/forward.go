@@ -26,6 +26,11 @@ func (w *Worker) forward(c *Child, mode bnMode, stats []*kernels.BatchNormStats)
 	in := a.input
 	for i := range c.layers {
 		l := &c.layers[i]
+		if mode == bnEval {
+			w.forwardEvalLayer(c, i, in)
+			in = a.a[i]
+			continue
+		}
 		z, out := a.z[i], a.a[i]
 
 		// Convolution.
@@ -38,29 +43,16 @@ func (w *Worker) forward(c *Child, mode bnMode, stats []*kernels.BatchNormStats)
 			kernels.DepthwiseForward(z, in, l.depthwiseFilter(), n, l.h, l.w, l.cin, l.stride)
 		}
 
-		// Batch norm, then ReLU6 or the residual add.
+		// Batch norm with batch statistics, then ReLU6 or the residual add.
 		rows := n * l.oh * l.ow
 		gamma, beta := l.gamma.data[:l.cout], l.beta.data[:l.cout]
-		switch mode {
-		case bnTrain:
-			if stats != nil {
-				stats[i].Add(z, rows)
-			}
-			if l.relu {
-				kernels.BatchNormReLU6ForwardTrain(out, a.mean[i], a.invStd[i], z, gamma, beta, nil, nil, rows, l.cout, 0)
-			} else {
-				kernels.BatchNormForwardTrain(out, a.mean[i], a.invStd[i], z, gamma, beta, nil, nil, rows, l.cout, 0)
-			}
-		case bnEval:
-			mean, variance := l.runMean.data[:l.cout], l.runVar.data[:l.cout]
-			if c.stats != nil {
-				mean, variance = c.stats[i].mean, c.stats[i].variance
-			}
-			if l.relu {
-				kernels.BatchNormReLU6ForwardInference(out, z, gamma, beta, mean, variance, rows, l.cout)
-			} else {
-				kernels.BatchNormForwardInference(out, z, gamma, beta, mean, variance, rows, l.cout)
-			}
+		if stats != nil {
+			stats[i].Add(z, rows)
+		}
+		if l.relu {
+			kernels.BatchNormReLU6ForwardTrain(out, a.mean[i], a.invStd[i], z, gamma, beta, nil, nil, rows, l.cout, 0)
+		} else {
+			kernels.BatchNormForwardTrain(out, a.mean[i], a.invStd[i], z, gamma, beta, nil, nil, rows, l.cout, 0)
 		}
 		if l.resEnd {
 			kernels.Add(out, out, a.a[l.resFrom])
@@ -72,6 +64,40 @@ func (w *Worker) forward(c *Child, mode bnMode, stats []*kernels.BatchNormStats)
 	last := &c.layers[len(c.layers)-1]
 	kernels.GlobalAvgPoolForward(a.pooled, in, n, last.oh, last.ow, c.featC)
 	kernels.LinearForward(a.logits, a.pooled, c.fcW.data, c.fcW.shape[1], c.fcB.data, n, c.featC, c.classes)
+}
+
+// forwardEvalLayer runs layer i of c in inference mode on in, writing the
+// layer output a.a[i]. Batch norm uses the child's recalibrated statistics
+// when it has them and the supernet's running statistics otherwise. It is
+// folded into a per-channel transform that the convolution applies, with
+// ReLU6 or the residual add, as it writes each row. The conv output a.z[i]
+// is not written.
+func (w *Worker) forwardEvalLayer(c *Child, i int, in []float32) {
+	a := &w.acts
+	n := a.n
+	l := &c.layers[i]
+	mean, variance := l.runMean.data[:l.cout], l.runVar.data[:l.cout]
+	if c.stats != nil {
+		mean, variance = c.stats[i].mean, c.stats[i].variance
+	}
+	if len(w.affine) < 2*l.cout {
+		w.affine = make([]float32, 2*l.cout)
+	}
+	e := kernels.Affine{Scale: w.affine[:l.cout], Shift: w.affine[l.cout : 2*l.cout], ReLU6: l.relu}
+	kernels.BatchNormAffine(e.Scale, e.Shift, l.gamma.data, l.beta.data, mean, variance, l.cout)
+	if l.resEnd {
+		e.Residual = a.a[l.resFrom]
+	}
+
+	out := a.a[i]
+	switch l.kind {
+	case layerStem:
+		kernels.Conv2DForwardAffine(out, in, l.convFilter(), n, l.h, l.w, l.cin, l.cout, l.stride, e)
+	case layerPointwise:
+		kernels.PointwiseForwardAffine(out, in, l.weight.data, l.weight.shape[1], n*l.h*l.w, l.cin, l.cout, e)
+	case layerDepthwise:
+		kernels.DepthwiseForwardAffine(out, in, l.depthwiseFilter(), n, l.h, l.w, l.cin, l.stride, e)
+	}
 }
 
 // backward computes the gradients of the mean loss of the last bnTrain

@@ -27,6 +27,10 @@ type Worker struct {
 	arena  []float32
 	labels []int
 	acts   activations
+
+	// affine holds the scale and shift of the layer that the eval-mode
+	// forward pass is running, batch norm folded into one transform.
+	affine []float32
 }
 
 // activations are the workspace slices of one forward and backward pass,

@@ -304,7 +304,7 @@ func normalize(out, in, gamma, beta, mean, invStd []float32, rows, c int, relu6 
 		shift[ch] = beta[ch] - mean[ch]*scale[ch]
 	}
 	parallelFor(rows, partCount(rows, 256), func(_, lo, hi int) {
-		affineRows(out, in, scale, shift, lo, hi, c, relu6)
+		affineRows(out, in, scale, shift, nil, lo, hi, c, relu6)
 	})
 }
 

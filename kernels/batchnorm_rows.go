@@ -32,17 +32,22 @@ func sumSquaredDeviations(acc, in, mean []float32, r0, r1, c int) {
 	}
 }
 
-// affineRows sets out[r,ch] = in[r,ch]·scale[ch] + shift[ch], clamped to
-// [0, 6] when relu6 is set.
-func affineRows(out, in, scale, shift []float32, r0, r1, c int, relu6 bool) {
-	if useSIMD && affineRowsSIMD(out, in, scale, shift, r0, r1, c, relu6) {
+// affineRows sets out[r,ch] = in[r,ch]·scale[ch] + shift[ch], plus
+// residual[r,ch] when residual is not nil, clamped to [0, 6] when relu6 is
+// set. out may be in.
+func affineRows(out, in, scale, shift, residual []float32, r0, r1, c int, relu6 bool) {
+	if useSIMD && affineRowsSIMD(out, in, scale, shift, residual, r0, r1, c, relu6) {
 		return
 	}
 	scale, shift = scale[:c], shift[:c]
 	for r := r0; r < r1; r++ {
 		y := out[r*c : (r+1)*c]
 		for ch, v := range in[r*c : (r+1)*c] {
-			y[ch] = clampReLU6(v*scale[ch]+shift[ch], relu6)
+			v = v*scale[ch] + shift[ch]
+			if residual != nil {
+				v += residual[r*c+ch]
+			}
+			y[ch] = clampReLU6(v, relu6)
 		}
 	}
 }

@@ -45,11 +45,16 @@ func sumSquaredDeviationsSIMD(acc, in, mean []float32, r0, r1, c int) bool {
 	return true
 }
 
-func affineRowsSIMD(out, in, scale, shift []float32, r0, r1, c int, relu6 bool) bool {
+func affineRowsSIMD(out, in, scale, shift, residual []float32, r0, r1, c int, relu6 bool) bool {
 	need("affineRows", "in", in, r1*c)
 	need("affineRows", "out", out, r1*c)
 	src := unsafe.Pointer(unsafe.SliceData(in))
 	dst := unsafe.Pointer(unsafe.SliceData(out))
+	var res unsafe.Pointer
+	if residual != nil {
+		need("affineRows", "residual", residual, r1*c)
+		res = unsafe.Pointer(unsafe.SliceData(residual))
+	}
 	zero, six := archsimd.BroadcastFloat32x16(0), archsimd.BroadcastFloat32x16(6)
 
 	// Rows outer and channel blocks inner, so the tensor streams through
@@ -61,6 +66,9 @@ func affineRowsSIMD(out, in, scale, shift []float32, r0, r1, c int, relu6 bool) 
 			sh := load16(unsafe.Pointer(&shift[cb]), m)
 			off := 4 * (r*c + cb)
 			y := load16(unsafe.Add(src, off), m).MulAdd(k, sh)
+			if res != nil {
+				y = y.Add(load16(unsafe.Add(res, off), m))
+			}
 			if relu6 {
 				y = y.Max(zero).Min(six)
 			}
@@ -123,20 +131,26 @@ func gradInputSIMD(dIn, dOut, in, y, k1, k2, k0 []float32, r0, r1, c int) bool {
 	}
 	zero, six := archsimd.BroadcastFloat32x16(0), archsimd.BroadcastFloat32x16(6)
 
-	for cb := 0; cb < c; cb += 16 {
-		m := channelMask(cb, c)
-		a1 := load16(unsafe.Pointer(&k1[cb]), m)
-		a2 := load16(unsafe.Pointer(&k2[cb]), m)
-		a0 := load16(unsafe.Pointer(&k0[cb]), m)
-		for r := r0; r < r1; r++ {
-			off := 4 * (r*c + cb)
-			lanes := m
-			if act != nil {
-				lanes = reluMask(load16(unsafe.Add(act, off), m), m, zero, six)
+	// Blocks of bnBlockRows rows, so that the rows stay in cache while each
+	// channel block walks down them. Walking all rows of the call per
+	// channel block read each cache line from memory more than once.
+	for b0 := r0; b0 < r1; b0 += bnBlockRows {
+		b1 := min(r1, b0+bnBlockRows)
+		for cb := 0; cb < c; cb += 16 {
+			m := channelMask(cb, c)
+			a1 := load16(unsafe.Pointer(&k1[cb]), m)
+			a2 := load16(unsafe.Pointer(&k2[cb]), m)
+			a0 := load16(unsafe.Pointer(&k0[cb]), m)
+			for r := b0; r < b1; r++ {
+				off := 4 * (r*c + cb)
+				lanes := m
+				if act != nil {
+					lanes = reluMask(load16(unsafe.Add(act, off), m), m, zero, six)
+				}
+				gv := loadLanes16(unsafe.Add(g, off), m, lanes)
+				v := load16(unsafe.Add(x, off), m).MulAdd(a2, a0)
+				store16(unsafe.Add(dx, off), gv.MulAdd(a1, v), m)
 			}
-			gv := loadLanes16(unsafe.Add(g, off), m, lanes)
-			v := load16(unsafe.Add(x, off), m).MulAdd(a2, a0)
-			store16(unsafe.Add(dx, off), gv.MulAdd(a1, v), m)
 		}
 	}
 	archsimd.ClearAVXUpperBits()

@@ -29,7 +29,9 @@ func sumRowsSIMD(acc, in []float32, r0, r1, c int) bool { return false }
 
 func sumSquaredDeviationsSIMD(acc, in, mean []float32, r0, r1, c int) bool { return false }
 
-func affineRowsSIMD(out, in, scale, shift []float32, r0, r1, c int, relu6 bool) bool { return false }
+func affineRowsSIMD(out, in, scale, shift, residual []float32, r0, r1, c int, relu6 bool) bool {
+	return false
+}
 
 func gradSumsSIMD(sumG, sumGX, dOut, in, mean, y []float32, r0, r1, c int) bool { return false }
 

@@ -7,30 +7,31 @@ import (
 )
 
 // bnLayer holds the inference-mode batch norm parameters of c channels.
-type bnLayer struct{ gamma, beta, mean, variance []float32 }
+type bnLayer struct{ gamma, beta, mean, variance, scale, shift []float32 }
 
 func newBN(c int) bnLayer {
-	bn := bnLayer{gamma: make([]float32, c), beta: make([]float32, c), mean: make([]float32, c), variance: make([]float32, c)}
+	bn := bnLayer{gamma: make([]float32, c), beta: make([]float32, c), mean: make([]float32, c), variance: make([]float32, c),
+		scale: make([]float32, c), shift: make([]float32, c)}
 	for i := range c {
 		bn.gamma[i], bn.variance[i] = 1, 1
 	}
 	return bn
 }
 
-// apply normalises z into out over rows rows, clamping with ReLU6 in the
-// same pass when relu is set, as childnet's eval-mode forward pass does.
-func (bn bnLayer) apply(out, z []float32, rows, c int, relu bool) {
-	if relu {
-		kernels.BatchNormReLU6ForwardInference(out, z, bn.gamma, bn.beta, bn.mean, bn.variance, rows, c)
-		return
-	}
-	kernels.BatchNormForwardInference(out, z, bn.gamma, bn.beta, bn.mean, bn.variance, rows, c)
+// affine folds the batch norm into the transform that a conv applies as it
+// writes its output, with ReLU6 when relu is set and the residual when it is
+// not nil, as childnet's eval-mode forward pass does for every layer.
+func (bn bnLayer) affine(relu bool, residual []float32) kernels.Affine {
+	c := len(bn.gamma)
+	kernels.BatchNormAffine(bn.scale, bn.shift, bn.gamma, bn.beta, bn.mean, bn.variance, c)
+	return kernels.Affine{Scale: bn.scale, Shift: bn.shift, Residual: residual, ReLU6: relu}
 }
 
 // newRunner returns a function that runs the layers of key k once at batch 1
 // on buffers and weights of its own. It calls the kernels in the order and
 // with the buffer layout of childnet's eval-mode forward pass, where each
-// conv writes its own output buffer and batch norm a second one. Weight
+// conv applies its batch norm, ReLU6 and residual add as it writes its
+// output buffer. Weight
 // values are random because latency does not depend on them.
 //
 // NOTE: this mirrors childnet's forward pass by hand. If that pass gains or
@@ -64,7 +65,7 @@ func stemRunner(k Key, rng *rand.Rand) func() {
 	filter := kernels.ConvFilter{Data: randomValues(rng, k.Kernel*k.Kernel*in.Channels*k.Out), KMax: k.Kernel, CinMax: in.Channels, CoutMax: k.Out, K: k.Kernel}
 	oside := outSide(k.Side, k.Kernel, k.Stride)
 	rows := oside * oside
-	z, out := make([]float32, rows*k.Out), make([]float32, rows*k.Out)
+	out := make([]float32, rows*k.Out)
 	bn := newBN(k.Out)
 	return func() {
 		src := x
@@ -72,8 +73,7 @@ func stemRunner(k Key, rng *rand.Rand) func() {
 			kernels.ResizeBilinear(resized, x, 1, in.Height, in.Width, in.Channels, k.Side, k.Side)
 			src = resized
 		}
-		kernels.Conv2DForward(z, src, filter, 1, k.Side, k.Side, in.Channels, k.Out, k.Stride)
-		bn.apply(out, z, rows, k.Out, true)
+		kernels.Conv2DForwardAffine(out, src, filter, 1, k.Side, k.Side, in.Channels, k.Out, k.Stride, bn.affine(true, nil))
 	}
 }
 
@@ -83,11 +83,10 @@ func pointwiseRunner(side, cin, cout int, rng *rand.Rand) func() {
 	rows := side * side
 	x := randomValues(rng, rows*cin)
 	w := randomValues(rng, cin*cout)
-	z, out := make([]float32, rows*cout), make([]float32, rows*cout)
+	out := make([]float32, rows*cout)
 	bn := newBN(cout)
 	return func() {
-		kernels.PointwiseForward(z, x, w, cout, rows, cin, cout)
-		bn.apply(out, z, rows, cout, true)
+		kernels.PointwiseForwardAffine(out, x, w, cout, rows, cin, cout, bn.affine(true, nil))
 	}
 }
 
@@ -102,35 +101,32 @@ func mbconvRunner(k Key, rng *rand.Rand) func() {
 	orows := oside * oside
 	x := randomValues(rng, rows*k.In)
 
-	var expandW, expandZ, expanded []float32
+	var expandW, expanded []float32
 	var expandBN bnLayer
 	if k.Expansion > 1 {
 		expandW = randomValues(rng, k.In*hidden)
-		expandZ, expanded = make([]float32, rows*hidden), make([]float32, rows*hidden)
+		expanded = make([]float32, rows*hidden)
 		expandBN = newBN(hidden)
 	}
 	dwFilter := kernels.DepthwiseFilter{Data: randomValues(rng, k.Kernel*k.Kernel*hidden), KMax: k.Kernel, CMax: hidden, K: k.Kernel}
-	dwZ, dwOut := make([]float32, orows*hidden), make([]float32, orows*hidden)
+	dwOut := make([]float32, orows*hidden)
 	dwBN := newBN(hidden)
 	projectW := randomValues(rng, hidden*k.Out)
-	projectZ, out := make([]float32, orows*k.Out), make([]float32, orows*k.Out)
+	out := make([]float32, orows*k.Out)
 	projectBN := newBN(k.Out)
-	residual := k.Stride == 1 && k.In == k.Out
+	var residual []float32
+	if k.Stride == 1 && k.In == k.Out {
+		residual = x
+	}
 
 	return func() {
 		dwIn := x
 		if k.Expansion > 1 {
-			kernels.PointwiseForward(expandZ, x, expandW, hidden, rows, k.In, hidden)
-			expandBN.apply(expanded, expandZ, rows, hidden, true)
+			kernels.PointwiseForwardAffine(expanded, x, expandW, hidden, rows, k.In, hidden, expandBN.affine(true, nil))
 			dwIn = expanded
 		}
-		kernels.DepthwiseForward(dwZ, dwIn, dwFilter, 1, k.Side, k.Side, hidden, k.Stride)
-		dwBN.apply(dwOut, dwZ, orows, hidden, true)
-		kernels.PointwiseForward(projectZ, dwOut, projectW, k.Out, orows, hidden, k.Out)
-		projectBN.apply(out, projectZ, orows, k.Out, false)
-		if residual {
-			kernels.Add(out, out, x)
-		}
+		kernels.DepthwiseForwardAffine(dwOut, dwIn, dwFilter, 1, k.Side, k.Side, hidden, k.Stride, dwBN.affine(true, nil))
+		kernels.PointwiseForwardAffine(out, dwOut, projectW, k.Out, orows, hidden, k.Out, projectBN.affine(false, residual))
 	}
 }
 
@@ -142,16 +138,14 @@ func dsconvRunner(k Key, rng *rand.Rand) func() {
 	orows := oside * oside
 	x := randomValues(rng, rows*k.In)
 	dwFilter := kernels.DepthwiseFilter{Data: randomValues(rng, k.Kernel*k.Kernel*k.In), KMax: k.Kernel, CMax: k.In, K: k.Kernel}
-	dwZ, dwOut := make([]float32, orows*k.In), make([]float32, orows*k.In)
+	dwOut := make([]float32, orows*k.In)
 	dwBN := newBN(k.In)
 	pwW := randomValues(rng, k.In*k.Out)
-	pwZ, out := make([]float32, orows*k.Out), make([]float32, orows*k.Out)
+	out := make([]float32, orows*k.Out)
 	pwBN := newBN(k.Out)
 	return func() {
-		kernels.DepthwiseForward(dwZ, x, dwFilter, 1, k.Side, k.Side, k.In, k.Stride)
-		dwBN.apply(dwOut, dwZ, orows, k.In, true)
-		kernels.PointwiseForward(pwZ, dwOut, pwW, k.Out, orows, k.In, k.Out)
-		pwBN.apply(out, pwZ, orows, k.Out, true)
+		kernels.DepthwiseForwardAffine(dwOut, x, dwFilter, 1, k.Side, k.Side, k.In, k.Stride, dwBN.affine(true, nil))
+		kernels.PointwiseForwardAffine(out, dwOut, pwW, k.Out, orows, k.In, k.Out, pwBN.affine(true, nil))
 	}
 }
 
