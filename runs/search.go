@@ -73,6 +73,9 @@ type Result struct {
 	Batches int
 	// Best is the successful trial with the highest reward, or nil.
 	Best *store.Trial
+	// Elapsed is the run's total search time, including earlier processes
+	// of a resumed run.
+	Elapsed time.Duration
 }
 
 // loopState is the search's own part of a checkpoint.
@@ -239,7 +242,7 @@ func (l *loop) noteBest(t *store.Trial) {
 }
 
 func (l *loop) result() Result {
-	return Result{Run: l.run, Trials: l.trials, Batches: l.batch, Best: l.best}
+	return Result{Run: l.run, Trials: l.trials, Batches: l.batch, Best: l.best, Elapsed: l.elapsed()}
 }
 
 // runBatch trains the supernet and commits a checkpoint, then scores one

@@ -303,6 +303,9 @@ func TestRun_DurationBudget(t *testing.T) {
 	if res.Batches != 1 || res.Trials != 3 {
 		t.Errorf("a spent duration gave %d batches and %d trials, want 1 and 3", res.Batches, res.Trials)
 	}
+	if res.Elapsed <= 0 {
+		t.Errorf("result elapsed %v, want the positive search time", res.Elapsed)
+	}
 }
 
 func TestConfig_Invalid(t *testing.T) {

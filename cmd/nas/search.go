@@ -55,6 +55,7 @@ type searchOptions struct {
 
 	store  string
 	resume string
+	asJSON bool
 }
 
 // Reward and strategy names accepted by `nas search`.
@@ -69,7 +70,7 @@ const (
 
 // resumeFlags are the flags --resume allows; every other search flag comes
 // from the stored run.
-var resumeFlags = map[string]bool{"resume": true, "store": true, "workers": true, "log-level": true}
+var resumeFlags = map[string]bool{"resume": true, "store": true, "workers": true, "json": true, "log-level": true}
 
 func newSearchCmd(a *app) *cobra.Command {
 	opts := searchOptions{
@@ -104,13 +105,13 @@ LAT ≤ T and ACC·(LAT/T)^-1 above it, with T = --latency-target in ms.`,
 					}
 				})
 				if len(fixed) > 0 {
-					return usageErrorf("%s cannot change a resumed run: --resume takes the run's stored settings, and only --workers and --store", strings.Join(fixed, ", "))
+					return usageErrorf("%s cannot change a resumed run: --resume takes the run's stored settings, and only --workers, --store and --json", strings.Join(fixed, ", "))
 				}
 				workers := 0
 				if cmd.Flags().Changed("workers") {
 					workers = opts.Workers
 				}
-				return resumeSearch(cmd.Context(), a, storePath(opts.store), store.NormalizeRunID(opts.resume), workers)
+				return resumeSearch(cmd.Context(), a, storePath(opts.store), store.NormalizeRunID(opts.resume), workers, opts.asJSON)
 			}
 			return startSearch(cmd.Context(), a, opts)
 		},
@@ -133,6 +134,7 @@ LAT ≤ T and ACC·(LAT/T)^-1 above it, with T = --latency-target in ms.`,
 	f.Float64Var(&opts.LearningRate, "lr", opts.LearningRate, "supernet learning rate (SGD, Nesterov momentum 0.9)")
 	f.IntVar(&opts.RecalImages, "recal-images", opts.RecalImages, "training images over which BN statistics are recomputed before a child is scored")
 	f.StringVar(&opts.resume, "resume", "", "continue the stopped run RUN (such as r3) from its last checkpoint")
+	f.BoolVar(&opts.asJSON, "json", false, "print a JSON summary of the run on stdout when it ends, also when it is interrupted or fails")
 	addStoreFlag(cmd, &opts.store)
 	return cmd
 }
@@ -309,7 +311,7 @@ func spaceChoiceCounts(space searchspace.Space) ([]int, error) {
 }
 
 // unsearchableSpaceError returns the input error for a space with no
-// decisions, which holds one fixed architecture. The message points a
+// decisions, which contains one fixed architecture. The message points a
 // preset to the commands that take it and a space file to its format.
 func unsearchableSpaceError(name string) error {
 	if slices.Contains(searchspace.PresetNames(), name) {
@@ -335,7 +337,7 @@ func startSearch(ctx context.Context, a *app, o searchOptions) error {
 	if _, err := o.check(); err != nil {
 		return err
 	}
-	// A preset holds one architecture whatever the data, so reject it
+	// A preset is one architecture whatever the data, so reject it
 	// before the data is loaded.
 	if slices.Contains(searchspace.PresetNames(), o.Space) {
 		return unsearchableSpaceError(o.Space)
@@ -374,10 +376,10 @@ func startSearch(ctx context.Context, a *app, o searchOptions) error {
 	a.logger.Info("search", "run", run.ID, "store", s.Path(), "space", setup.space.Name, "data", setup.dataName,
 		"train_images", setup.train.Len(), "val_images", setup.val.Len(), "strategy", o.Strategy, "reward", o.Reward,
 		"budget", o.Budget, "seed", o.Seed)
-	return runSearch(ctx, a, search, run.ID)
+	return runSearch(ctx, a, search, run.ID, o)
 }
 
-func resumeSearch(ctx context.Context, a *app, path, runID string, workers int) error {
+func resumeSearch(ctx context.Context, a *app, path, runID string, workers int, asJSON bool) error {
 	s, err := openStoreForWrite(path)
 	if err != nil {
 		return err
@@ -402,6 +404,7 @@ func resumeSearch(ctx context.Context, a *app, path, runID string, workers int) 
 	if workers > 0 {
 		o.Workers = workers
 	}
+	o.asJSON = asJSON
 	if _, err := o.check(); err != nil {
 		return err
 	}
@@ -417,7 +420,7 @@ func resumeSearch(ctx context.Context, a *app, path, runID string, workers int) 
 		return err
 	}
 	a.logger.Info("resume search", "run", runID, "store", s.Path(), "trials", run.Trials, "status", run.Status)
-	return runSearch(ctx, a, search, runID)
+	return runSearch(ctx, a, search, runID, o)
 }
 
 // buildSearch builds the strategy, the backend and the search loop, so that
@@ -453,8 +456,10 @@ func buildSearch(a *app, s *store.Store, o searchOptions, setup searchSetup) (*r
 	}, nil
 }
 
-// runSearch runs search on run runID and prints where to look next.
-func runSearch(ctx context.Context, a *app, search *runs.Search, runID string) error {
+// runSearch runs search on run runID and prints the result: where to look
+// next, or with --json a summary of the run, which an interrupted or failed
+// run gets too.
+func runSearch(ctx context.Context, a *app, search *runs.Search, runID string, o searchOptions) error {
 	cfg := search.Config
 	if bar := newSearchBar(a, cfg); bar != nil {
 		search.OnBatch = func(b runs.BatchStats) {
@@ -468,6 +473,14 @@ func runSearch(ctx context.Context, a *app, search *runs.Search, runID string) e
 	}
 
 	res, err := search.Run(ctx, runID)
+	if o.asJSON && res.Run != "" {
+		if jerr := printSearchJSON(a, search.Store, res, o); jerr != nil {
+			if err == nil {
+				return jerr
+			}
+			a.logger.Error("failed to print the JSON summary", "run", runID, "err", jerr)
+		}
+	}
 	if err != nil {
 		if errors.Is(err, context.Canceled) {
 			fmt.Fprintf(a.stderr, "search interrupted: %d trials of run %s are stored. Continue with `nas search --resume %s`\n", res.Trials, runID, runID)
@@ -475,7 +488,9 @@ func runSearch(ctx context.Context, a *app, search *runs.Search, runID string) e
 		}
 		return err
 	}
-	printSearchResult(a, search.Store.Path(), res)
+	if !o.asJSON {
+		printSearchResult(a, search.Store.Path(), res)
+	}
 	return nil
 }
 
@@ -492,22 +507,4 @@ func newSearchBar(a *app, cfg runs.Config) *progressbar.ProgressBar {
 	}
 	return progressbar.NewOptions(int(cfg.Duration.Seconds()), progressbar.OptionSetWriter(a.stderr),
 		progressbar.OptionSetDescription("seconds"), progressbar.OptionClearOnFinish())
-}
-
-func printSearchResult(a *app, path string, res runs.Result) {
-	w := a.stdout
-	fmt.Fprintf(w, "run %s: %d trials in %d batches, stored in %s\n", res.Run, res.Trials, res.Batches, path)
-	if res.Best != nil {
-		b := res.Best
-		fmt.Fprintf(w, "best: trial %s, arch %s, reward %.4f, validation accuracy %.4f, latency %.3f ms, %d params, %.2fM MACs\n",
-			b.ID(), b.ArchID, b.Reward, b.Accuracy, b.LatencyMS, b.Params, float64(b.MACs)/1e6)
-	}
-	storeArg := ""
-	if path != defaultStorePath && path != os.Getenv("NAS_STORE") {
-		storeArg = " --store " + path
-	}
-	fmt.Fprintf(w, "\nnext:\n  nas best --run %s%s\n", res.Run, storeArg)
-	if res.Best != nil {
-		fmt.Fprintf(w, "  nas show %s%s\n  nas replay %s%s\n", res.Best.ID(), storeArg, res.Best.ID(), storeArg)
-	}
 }
