@@ -57,22 +57,25 @@ func affineRowsSIMD(out, in, scale, shift, residual []float32, r0, r1, c int, re
 	}
 	zero, six := archsimd.BroadcastFloat32x16(0), archsimd.BroadcastFloat32x16(6)
 
-	// Rows outer and channel blocks inner, so the tensor streams through
-	// memory once; scale and shift stay in L1.
-	for r := r0; r < r1; r++ {
+	// Blocks of bnBlockRows rows, which stay in cache while each channel
+	// block walks down them with its scale and shift in registers.
+	for b0 := r0; b0 < r1; b0 += bnBlockRows {
+		b1 := min(r1, b0+bnBlockRows)
 		for cb := 0; cb < c; cb += 16 {
 			m := channelMask(cb, c)
 			k := load16(unsafe.Pointer(&scale[cb]), m)
 			sh := load16(unsafe.Pointer(&shift[cb]), m)
-			off := 4 * (r*c + cb)
-			y := load16(unsafe.Add(src, off), m).MulAdd(k, sh)
-			if res != nil {
-				y = y.Add(load16(unsafe.Add(res, off), m))
+			for r := b0; r < b1; r++ {
+				off := 4 * (r*c + cb)
+				y := load16(unsafe.Add(src, off), m).MulAdd(k, sh)
+				if res != nil {
+					y = y.Add(load16(unsafe.Add(res, off), m))
+				}
+				if relu6 {
+					y = y.Max(zero).Min(six)
+				}
+				store16(unsafe.Add(dst, off), y, m)
 			}
-			if relu6 {
-				y = y.Max(zero).Min(six)
-			}
-			store16(unsafe.Add(dst, off), y, m)
 		}
 	}
 	archsimd.ClearAVXUpperBits()
