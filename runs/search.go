@@ -183,7 +183,7 @@ func (l *loop) restore(run store.Run) error {
 	switch {
 	case errors.Is(err, store.ErrNotFound):
 		if run.Trials != 0 {
-			return fmt.Errorf("runs: run %s has %d trials but no checkpoint: %w", l.run, run.Trials, store.ErrCorrupt)
+			return fmt.Errorf("runs: run %s has %d trials but no checkpoint to resume from: %w", l.run, run.Trials, store.ErrCorrupt)
 		}
 		return nil
 	case err != nil:

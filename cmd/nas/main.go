@@ -64,7 +64,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		// was when it stopped, so one line is enough.
 		fmt.Fprintln(stderr, "nas: interrupted")
 	default:
-		fmt.Fprintf(stderr, "nas: %v\n", err)
+		fmt.Fprintf(stderr, "nas: %s\n", userMessage(err.Error()))
 	}
 	return code
 }

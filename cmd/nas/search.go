@@ -420,7 +420,11 @@ func resumeSearch(ctx context.Context, a *app, path, runID string, workers int, 
 		return err
 	}
 	a.logger.Info("resume search", "run", runID, "store", s.Path(), "trials", run.Trials, "status", run.Status)
-	return runSearch(ctx, a, search, runID, o)
+	err = runSearch(ctx, a, search, runID, o)
+	if errors.Is(err, store.ErrCorrupt) {
+		return fmt.Errorf("%w: read its trials with `nas best --run %s`, or start a new run with `nas search`", err, runID)
+	}
+	return err
 }
 
 // buildSearch builds the strategy, the backend and the search loop, so that

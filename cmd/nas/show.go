@@ -101,7 +101,7 @@ func printTrial(a *app, t store.Trial, arch *searchspace.Arch, replays []store.R
 	fmt.Fprintf(w, "arch      %s\n", orDash(t.ArchID))
 	fmt.Fprintf(w, "status    %s\n", t.Status)
 	if t.Error != "" {
-		fmt.Fprintf(w, "error     %s\n", t.Error)
+		fmt.Fprintf(w, "error     %s\n", userMessage(t.Error))
 	}
 	fmt.Fprintf(w, "reward    %.4f\n", t.Reward)
 	fmt.Fprintf(w, "val acc   %.4f (loss %.4f)\n", t.Accuracy, t.Loss)
