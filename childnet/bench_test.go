@@ -75,6 +75,43 @@ func BenchmarkEvalReference(b *testing.B) {
 	b.ReportMetric(float64(n*b.N)/b.Elapsed().Seconds(), "images/s")
 }
 
+// BenchmarkScoreReference times scoring the reference child as a search
+// does by default: BN recalibration on 512 images, then evaluation on 1,024,
+// at batch 64 with two kernel threads, on random data.
+func BenchmarkScoreReference(b *testing.B) {
+	arch := loadReferenceArch(&testing.T{})
+	net, err := NewModel(arch, 1)
+	if err != nil {
+		b.Fatal(err)
+	}
+	c, err := net.Bind(arch)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer kernels.SetThreads(kernels.Threads())
+	kernels.SetThreads(2)
+	const n = 64
+	batches := make([]Batch, 16)
+	for i := range batches {
+		x, y := randomBatch(uint64(10+i), n, 28, 28, 1, 10)
+		batches[i] = Batch{X: x, Y: y, N: n}
+	}
+	w := net.NewWorker(n)
+	score := func() {
+		if err := w.RecalibrateBN(c, batches[:8]); err != nil {
+			b.Fatal(err)
+		}
+		if _, err := w.Evaluate(c, batches); err != nil {
+			b.Fatal(err)
+		}
+	}
+	score()
+	for b.Loop() {
+		score()
+	}
+	b.ReportMetric(float64(b.Elapsed().Milliseconds())/float64(b.N), "ms/child")
+}
+
 // BenchmarkSoakChildren binds and trains 1,000 random children of a small
 // space against one supernet with one worker. It reports the heap in use
 // after the first 100 children and after all of them, which should match

@@ -196,29 +196,20 @@ func (s *BatchNormStats) Add(in []float32, rows int) {
 	if rows == 0 {
 		return
 	}
-	batchMean := make([]float64, c)
-	batchM2 := make([]float64, c)
-	for r := range rows {
-		for ch, v := range in[r*c : (r+1)*c] {
-			batchMean[ch] += float64(v)
-		}
-	}
-	for ch := range c {
-		batchMean[ch] /= float64(rows)
-	}
-	for r := range rows {
-		for ch, v := range in[r*c : (r+1)*c] {
-			d := float64(v) - batchMean[ch]
-			batchM2[ch] += d * d
-		}
-	}
+	// The batch's moments come from the same parallel kernels as batch
+	// norm's own statistics (float32 sums over blocks of rows, float64
+	// across blocks); the merge below is in float64.
+	moments := getScratch(2 * c)
+	defer putScratch(moments)
+	batchMean, batchVar := (*moments)[:c], (*moments)[c:2*c]
+	channelMoments(batchMean, batchVar, in, rows, c)
 
 	n := float64(rows)
 	total := s.count + n
 	for ch := range c {
-		delta := batchMean[ch] - s.mean[ch]
+		delta := float64(batchMean[ch]) - s.mean[ch]
 		s.mean[ch] += delta * n / total
-		s.m2[ch] += batchM2[ch] + delta*delta*s.count*n/total
+		s.m2[ch] += float64(batchVar[ch])*n + delta*delta*s.count*n/total
 	}
 	s.count = total
 }
