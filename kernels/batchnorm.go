@@ -196,9 +196,9 @@ func (s *BatchNormStats) Add(in []float32, rows int) {
 	if rows == 0 {
 		return
 	}
-	// The batch's moments come from the same parallel kernels as batch
-	// norm's own statistics (float32 sums over blocks of rows, float64
-	// across blocks); the merge below is in float64.
+	// The batch's moments come from the parallel kernels that batch norm
+	// uses for its own statistics: float32 sums over blocks of rows, added
+	// in float64. The merge into the totals is in float64 too.
 	moments := getScratch(2 * c)
 	defer putScratch(moments)
 	batchMean, batchVar := (*moments)[:c], (*moments)[c:2*c]
