@@ -44,14 +44,27 @@ func (w *Worker) forward(c *Child, mode bnMode, stats []*kernels.BatchNormStats)
 		}
 
 		// Batch norm with batch statistics, then ReLU6 or the residual add.
+		// When recalibrating, the statistics are computed once, for the
+		// accumulator, and batch norm in inference mode with them gives the
+		// training-mode output (the backward pass, which needs invStd, does
+		// not follow).
 		rows := n * l.oh * l.ow
 		gamma, beta := l.gamma.data[:l.cout], l.beta.data[:l.cout]
-		if stats != nil {
-			stats[i].Add(z, rows)
-		}
-		if l.relu {
+		switch {
+		case stats != nil:
+			if len(w.affine) < l.cout {
+				w.affine = make([]float32, 2*l.cout)
+			}
+			mean, variance := a.mean[i], w.affine[:l.cout]
+			stats[i].AddBatch(mean, variance, z, rows)
+			if l.relu {
+				kernels.BatchNormReLU6ForwardInference(out, z, gamma, beta, mean, variance, rows, l.cout)
+			} else {
+				kernels.BatchNormForwardInference(out, z, gamma, beta, mean, variance, rows, l.cout)
+			}
+		case l.relu:
 			kernels.BatchNormReLU6ForwardTrain(out, a.mean[i], a.invStd[i], z, gamma, beta, nil, nil, rows, l.cout, 0)
-		} else {
+		default:
 			kernels.BatchNormForwardTrain(out, a.mean[i], a.invStd[i], z, gamma, beta, nil, nil, rows, l.cout, 0)
 		}
 		if l.resEnd {

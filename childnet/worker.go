@@ -28,8 +28,9 @@ type Worker struct {
 	labels []int
 	acts   activations
 
-	// affine holds the scale and shift of the layer that the eval-mode
-	// forward pass is running, batch norm folded into one transform.
+	// affine is per-layer scratch of the forward pass: the scale and shift
+	// of batch norm folded into one transform in eval mode, the batch
+	// variance when recalibrating.
 	affine []float32
 }
 

@@ -189,27 +189,36 @@ func (s *BatchNormStats) Reset() {
 // Add adds the rows of one batch, in as [rows, c]. It merges the batch's mean
 // and sum of squared deviations into the totals with the pairwise update
 // m2 += m2_batch + δ²·n·n_batch/(n+n_batch), so the result equals the
-// statistics of all rows concatenated up to float64 rounding.
+// statistics of all rows concatenated up to float64 rounding. The batch's
+// moments are computed as batch norm computes its own statistics: float32
+// sums over blocks of rows, added in float64.
 func (s *BatchNormStats) Add(in []float32, rows int) {
 	c := len(s.mean)
-	need("BatchNormStats.Add", "in", in, rows*c)
+	moments := getScratch(2 * c)
+	defer putScratch(moments)
+	s.AddBatch((*moments)[:c], (*moments)[c:2*c], in, rows)
+}
+
+// AddBatch is Add that also writes the batch's per-channel mean and biased
+// variance into mean and variance, the statistics BatchNormForwardTrain
+// would normalise the batch with. Batch norm in inference mode with these
+// moments gives BatchNormForwardTrain's output without computing them twice.
+func (s *BatchNormStats) AddBatch(mean, variance, in []float32, rows int) {
+	c := len(s.mean)
+	need("BatchNormStats.AddBatch", "in", in, rows*c)
+	need("BatchNormStats.AddBatch", "mean", mean, c)
+	need("BatchNormStats.AddBatch", "variance", variance, c)
 	if rows == 0 {
 		return
 	}
-	// The batch's moments come from the parallel kernels that batch norm
-	// uses for its own statistics: float32 sums over blocks of rows, added
-	// in float64. The merge into the totals is in float64 too.
-	moments := getScratch(2 * c)
-	defer putScratch(moments)
-	batchMean, batchVar := (*moments)[:c], (*moments)[c:2*c]
-	channelMoments(batchMean, batchVar, in, rows, c)
+	channelMoments(mean, variance, in, rows, c)
 
 	n := float64(rows)
 	total := s.count + n
 	for ch := range c {
-		delta := float64(batchMean[ch]) - s.mean[ch]
+		delta := float64(mean[ch]) - s.mean[ch]
 		s.mean[ch] += delta * n / total
-		s.m2[ch] += float64(batchVar[ch])*n + delta*delta*s.count*n/total
+		s.m2[ch] += float64(variance[ch])*n + delta*delta*s.count*n/total
 	}
 	s.count = total
 }

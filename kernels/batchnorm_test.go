@@ -260,3 +260,30 @@ func TestBatchNormConv2DDeterministic(t *testing.T) {
 		})
 	}
 }
+
+func TestBatchNormStatsAddBatchMatchesTrain(t *testing.T) {
+	const rows, c = 301, 21
+	r := newRand(13)
+	in, gamma, beta := randSlice(r, rows*c), randSlice(r, c), randSlice(r, c)
+	trainOut, trainMean, invStd := make([]float32, rows*c), make([]float32, c), make([]float32, c)
+	BatchNormReLU6ForwardTrain(trainOut, trainMean, invStd, in, gamma, beta, nil, nil, rows, c, 0)
+
+	s := NewBatchNormStats(c)
+	mean, variance := make([]float32, c), make([]float32, c)
+	s.AddBatch(mean, variance, in, rows)
+	if s.Count() != rows {
+		t.Fatalf("Count = %d, want %d", s.Count(), rows)
+	}
+	for ch := range c {
+		if mean[ch] != trainMean[ch] {
+			t.Fatalf("mean[%d] = %v, batch norm used %v", ch, mean[ch], trainMean[ch])
+		}
+	}
+	out := make([]float32, rows*c)
+	BatchNormReLU6ForwardInference(out, in, gamma, beta, mean, variance, rows, c)
+	for i := range out {
+		if out[i] != trainOut[i] {
+			t.Fatalf("out[%d] = %v with the batch's moments, batch norm in training mode gave %v", i, out[i], trainOut[i])
+		}
+	}
+}
