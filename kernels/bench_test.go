@@ -47,6 +47,17 @@ func BenchmarkDepthwiseForward(b *testing.B) {
 	}
 }
 
+// BenchmarkDepthwiseSmallMaps times forward plus backward on the 7×7 maps
+// of a child's last stage, where most output columns are within K/2 of an
+// edge and take the edge path.
+func BenchmarkDepthwiseSmallMaps(b *testing.B) {
+	for _, k := range []int{3, 5, 7} {
+		b.Run(fmt.Sprintf("64x7x7x160/k%d/s1", k), func(b *testing.B) {
+			benchDepthwise(b, 64, 7, 7, 160, k, 1)
+		})
+	}
+}
+
 func benchDepthwise(b *testing.B, n, h, w, c, k, stride int) {
 	r := newRand(1)
 	f := DepthwiseFilter{Data: randSlice(r, 7*7*c), KMax: 7, CMax: c, K: k}
