@@ -14,6 +14,7 @@ with the best GFLOP/s over the repeats:
     3 * 2*N*OH*OW*C*K*K flops, as the Go benchmark counts them.
   - DepthwiseForward: the same convolution under torch.no_grad(), forward
     only, 2*N*OH*OW*C*K*K flops.
+  - DepthwiseSmallMaps: as Depthwise, on 7x7 maps of 160 channels.
   - Pointwise: torch.mm for the forward GEMM [M,K]x[K,N] and the two backward
     GEMMs dIn = dOut W^T and dW = In^T dOut, 2*M*N*K flops each.
 """
@@ -90,6 +91,10 @@ def main():
                 print(f"Depthwise/{n}x{h}x{w}x{c}/k{k}/s{stride}\t{gflops:.1f} GFLOP/s")
                 gflops = bench_depthwise_forward(n, h, w, c, k, stride, args.repeats)
                 print(f"DepthwiseForward/{n}x{h}x{w}x{c}/k{k}/s{stride}\t{gflops:.1f} GFLOP/s")
+
+    for k in (3, 5, 7):
+        gflops = bench_depthwise(64, 7, 7, 160, k, 1, args.repeats)
+        print(f"DepthwiseSmallMaps/64x7x7x160/k{k}/s1\t{gflops:.1f} GFLOP/s")
 
     m = 64 * 28 * 28
     with torch.no_grad():
