@@ -94,6 +94,9 @@ type fakeBackend struct {
 	scoreHook func(arch searchspace.Arch) error
 	// trainErr, when set, is returned by every TrainStep.
 	trainErr error
+	// diverge makes every TrainStep return a NaN loss with an error, as
+	// childnet does when training diverges.
+	diverge bool
 	// trainHook, when set, runs at the start of TrainStep.
 	trainHook func(step int64)
 	// nanFor makes Score return a NaN accuracy for this architecture id.
@@ -112,6 +115,9 @@ func (b *fakeBackend) TrainStep(ctx context.Context, worker int, arch searchspac
 	}
 	if b.trainErr != nil {
 		return 0, b.trainErr
+	}
+	if b.diverge {
+		return math.NaN(), errors.New("training diverged: loss is NaN")
 	}
 	b.mu.Lock()
 	defer b.mu.Unlock()

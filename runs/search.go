@@ -18,6 +18,12 @@ import (
 // its budget.
 var ErrRunComplete = errors.New("run is already complete")
 
+// ErrDiverged is wrapped by the error of Search.Run when every supernet
+// step of a training phase had a non-finite loss, which usually means that
+// the learning rate is too high. The run is then marked failed, and its last
+// checkpoint is from before that phase.
+var ErrDiverged = errors.New("supernet training diverged")
+
 // Search is one search run: the coordinator that owns the store and the
 // strategy, and hands children to the backend's workers.
 type Search struct {
@@ -384,6 +390,10 @@ func (l *loop) trainSupernet(ctx context.Context) (float64, error) {
 		l.logger.Warn("supernet steps failed", "run", l.run, "failed", failed, "of", n, "first_err", firstErr)
 	}
 	if failed == n && n > 0 {
+		if diverged(losses) {
+			return 0, fmt.Errorf("%w: all %d steps of batch %d had a non-finite loss, the first at step %d (loss %v)",
+				ErrDiverged, n, l.batch+1, first, losses[0])
+		}
 		return 0, firstErr
 	}
 	l.state.Steps += int64(n)
@@ -522,6 +532,16 @@ func (l *loop) measureLatency(ctx context.Context, arch searchspace.Arch) (ms fl
 	}
 	l.latency[id] = ms
 	return ms, nil
+}
+
+// diverged reports whether every loss in losses is NaN or infinite.
+func diverged(losses []float64) bool {
+	for _, loss := range losses {
+		if finite(loss) {
+			return false
+		}
+	}
+	return true
 }
 
 func finite(values ...float64) bool {

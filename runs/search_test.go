@@ -271,6 +271,40 @@ func TestRun_TrainingFailsRun(t *testing.T) {
 	}
 }
 
+func TestRun_DivergedTraining(t *testing.T) {
+	st := openStore(t)
+	run := newRun(t, st)
+	s, b := newSearch(st, smallConfig)
+
+	// The first batch trains; the second diverges at every step.
+	b.trainHook = func(step int64) {
+		if step == int64(smallConfig.SupernetSteps) {
+			b.diverge = true
+		}
+	}
+	_, err := s.Run(context.Background(), run)
+	if !errors.Is(err, ErrDiverged) {
+		t.Fatalf("Run with diverging training: err = %v, want ErrDiverged", err)
+	}
+	if !strings.Contains(err.Error(), "batch 2") || !strings.Contains(err.Error(), "NaN") {
+		t.Errorf("error %q does not name batch 2 and the NaN loss", err)
+	}
+	r, _ := st.Run(run)
+	if r.Status != store.RunFailed || r.Trials != smallConfig.ChildrenPerBatch {
+		t.Errorf("run status %q with %d trials, want failed with the first batch's %d", r.Status, r.Trials, smallConfig.ChildrenPerBatch)
+	}
+}
+
+func TestRun_FailingTrainingNotDiverged(t *testing.T) {
+	st := openStore(t)
+	run := newRun(t, st)
+	s, b := newSearch(st, smallConfig)
+	b.trainErr = errors.New("bind failed")
+	if _, err := s.Run(context.Background(), run); err == nil || errors.Is(err, ErrDiverged) {
+		t.Errorf("Run with a finite-loss training error: err = %v, want an error other than ErrDiverged", err)
+	}
+}
+
 func TestRun_TwoWorkers(t *testing.T) {
 	st := openStore(t)
 	run := newRun(t, st)

@@ -37,9 +37,15 @@ type runSummary struct {
 	Space      string   `json:"space"`
 	// Strategy, Reward (the reward function, shown as OBJECTIVE) and Budget
 	// are the run's search settings, as given to nas search.
-	Strategy    string    `json:"strategy,omitempty"`
-	Reward      string    `json:"objective,omitempty"`
-	Budget      string    `json:"budget,omitempty"`
+	Strategy string `json:"strategy,omitempty"`
+	Reward   string `json:"objective,omitempty"`
+	Budget   string `json:"budget,omitempty"`
+
+	// LearningRate is the supernet learning rate the run uses now, and
+	// LearningRateChanges lists its changes by nas search --resume --lr.
+	LearningRate        float64              `json:"learning_rate,omitempty"`
+	LearningRateChanges []learningRateChange `json:"learning_rate_changes,omitempty"`
+
 	Dataset     string    `json:"dataset"`
 	Seed        uint64    `json:"seed"`
 	Started     time.Time `json:"started"`
@@ -126,7 +132,26 @@ func listRuns(a *app, opts runsOptions) error {
 	for _, id := range killed {
 		fmt.Fprintf(a.stdout, "\nrun %s is stored as running, but no process holds the store: continue it with `nas search --resume %s`\n", id, id)
 	}
+	printRunNotes(a, rows)
 	return nil
+}
+
+// printRunNotes prints, below the table, why each failed run failed and
+// each change of a run's learning rate.
+func printRunNotes(a *app, rows []runSummary) {
+	for _, r := range rows {
+		if r.Status == store.RunFailed && r.Error != "" {
+			fmt.Fprintf(a.stdout, "\nrun %s failed: %s\n", r.ID, userMessage(r.Error))
+		}
+		for _, c := range r.LearningRateChanges {
+			trials := "trials"
+			if c.Trials == 1 {
+				trials = "trial"
+			}
+			fmt.Fprintf(a.stdout, "\nrun %s: learning rate changed from %g to %g after %d %s, on %s\n",
+				r.ID, c.From, c.To, c.Trials, trials, c.Time.Local().Format("2006-01-02 15:04"))
+		}
+	}
 }
 
 func summarizeRun(s *store.Store, r store.Run) (runSummary, error) {
@@ -139,6 +164,7 @@ func summarizeRun(s *store.Store, r store.Run) (runSummary, error) {
 	var settings searchOptions
 	if json.Unmarshal(r.Config, &settings) == nil {
 		row.Strategy, row.Reward, row.Budget = settings.Strategy, settings.Reward, settings.Budget
+		row.LearningRate, row.LearningRateChanges = settings.LearningRate, settings.LearningRateChanges
 	}
 	trials, err := s.Trials(r.ID)
 	if err != nil {

@@ -15,7 +15,6 @@ import (
 
 	"github.com/schollz/progressbar/v3"
 	"github.com/spf13/cobra"
-	"github.com/spf13/pflag"
 	"golang.org/x/term"
 
 	"nas/dataset"
@@ -52,6 +51,9 @@ type searchOptions struct {
 	BatchSize        int     `json:"batch_size"`
 	LearningRate     float64 `json:"learning_rate"`
 	RecalImages      int     `json:"recalibration_images"`
+	// LearningRateChanges lists the changes of LearningRate made by
+	// --resume --lr, oldest first.
+	LearningRateChanges []learningRateChange `json:"learning_rate_changes,omitempty"`
 
 	store  string
 	resume string
@@ -67,10 +69,6 @@ const (
 	latencyMeasured  = runs.LatencyMeasured
 	latencyPredicted = runs.LatencyPredicted
 )
-
-// resumeFlags are the flags --resume allows; every other search flag comes
-// from the stored run.
-var resumeFlags = map[string]bool{"resume": true, "store": true, "workers": true, "json": true, "log-level": true}
 
 func newSearchCmd(a *app) *cobra.Command {
 	opts := searchOptions{
@@ -98,20 +96,11 @@ LAT ≤ T and ACC·(LAT/T)^-1 above it, with T = --latency-target in ms.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if opts.resume != "" {
-				var fixed []string
-				cmd.Flags().Visit(func(f *pflag.Flag) {
-					if !resumeFlags[f.Name] {
-						fixed = append(fixed, "--"+f.Name)
-					}
-				})
-				if len(fixed) > 0 {
-					return usageErrorf("%s cannot change a resumed run: --resume takes the run's stored settings, and only --workers, --store and --json", strings.Join(fixed, ", "))
+				resume, err := newResumeOptions(cmd, opts)
+				if err != nil {
+					return err
 				}
-				workers := 0
-				if cmd.Flags().Changed("workers") {
-					workers = opts.Workers
-				}
-				return resumeSearch(cmd.Context(), a, storePath(opts.store), store.NormalizeRunID(opts.resume), workers, opts.asJSON)
+				return resumeSearch(cmd.Context(), a, resume)
 			}
 			return startSearch(cmd.Context(), a, opts)
 		},
@@ -171,11 +160,11 @@ func (o searchOptions) check() (runs.Config, error) {
 			return cfg, usageErrorf("invalid %s %d: use a positive number", p.name, p.value)
 		}
 	}
-	switch {
-	case o.TrainImages < 0:
+	if o.TrainImages < 0 {
 		return cfg, usageErrorf("invalid --train-images %d: use a positive number, or 0 for all", o.TrainImages)
-	case !(o.LearningRate > 0) || math.IsInf(o.LearningRate, 0):
-		return cfg, usageErrorf("invalid --lr %v: use a positive learning rate such as 0.05", o.LearningRate)
+	}
+	if err := checkLearningRate(o.LearningRate); err != nil {
+		return cfg, err
 	}
 	if _, err := o.rewardFunc(); err != nil {
 		return cfg, err
@@ -187,6 +176,15 @@ func (o searchOptions) check() (runs.Config, error) {
 		return cfg, usageErrorf("unknown --strategy %q: use %s", o.Strategy, strings.Join(rl.StrategyNames, ", "))
 	}
 	return cfg, nil
+}
+
+// checkLearningRate returns a usage error for an --lr that is not a
+// positive finite number.
+func checkLearningRate(lr float64) error {
+	if !(lr > 0) || math.IsInf(lr, 0) {
+		return usageErrorf("invalid --lr %v: use a positive learning rate such as 0.05", lr)
+	}
+	return nil
 }
 
 // rewardFunc returns the reward selected by --reward and --latency-target.
@@ -379,54 +377,6 @@ func startSearch(ctx context.Context, a *app, o searchOptions) error {
 	return runSearch(ctx, a, search, run.ID, o)
 }
 
-func resumeSearch(ctx context.Context, a *app, path, runID string, workers int, asJSON bool) error {
-	s, err := openStoreForWrite(path)
-	if err != nil {
-		return err
-	}
-	defer s.Close()
-	run, err := s.Run(runID)
-	if err != nil {
-		return lookupError(err)
-	}
-	if run.Status == store.RunDone {
-		return inputErrorf("run %s is already complete with %d trials: see `nas best --run %s`", runID, run.Trials, runID)
-	}
-
-	var o searchOptions
-	if err := json.Unmarshal(run.Config, &o); err != nil {
-		return fmt.Errorf("run %s: decode stored settings: %w", runID, err)
-	}
-	var space searchspace.Space
-	if err := json.Unmarshal(run.Space, &space); err != nil {
-		return fmt.Errorf("run %s: decode stored space: %w", runID, err)
-	}
-	if workers > 0 {
-		o.Workers = workers
-	}
-	o.asJSON = asJSON
-	if _, err := o.check(); err != nil {
-		return err
-	}
-	setup, err := loadSearchData(o, &space)
-	if err != nil {
-		return err
-	}
-	if err := useLatencyTable(ctx, a, s, o, &setup); err != nil {
-		return err
-	}
-	search, err := buildSearch(a, s, o, setup)
-	if err != nil {
-		return err
-	}
-	a.logger.Info("resume search", "run", runID, "store", s.Path(), "trials", run.Trials, "status", run.Status)
-	err = runSearch(ctx, a, search, runID, o)
-	if errors.Is(err, store.ErrCorrupt) {
-		return fmt.Errorf("%w: read its trials with `nas best --run %s`, or start a new run with `nas search`", err, runID)
-	}
-	return err
-}
-
 // buildSearch builds the strategy, the backend and the search loop, so that
 // every failure of the setup comes before a run is created.
 func buildSearch(a *app, s *store.Store, o searchOptions, setup searchSetup) (*runs.Search, error) {
@@ -489,6 +439,12 @@ func runSearch(ctx context.Context, a *app, search *runs.Search, runID string, o
 		if errors.Is(err, context.Canceled) {
 			fmt.Fprintf(a.stderr, "search interrupted: %d trials of run %s are stored. Continue with `nas search --resume %s`\n", res.Trials, runID, runID)
 			return fmt.Errorf("%w: %w", errSilent, err)
+		}
+		if errors.Is(err, runs.ErrDiverged) {
+			// NOTE: the last checkpoint may hold weights that an earlier
+			// step already spoiled, and then a resume diverges again.
+			return fmt.Errorf("%w: lower the learning rate: continue from the last checkpoint with `nas search --resume %s --lr %.2g`, "+
+				"or start a new run with a lower --lr", err, runID, o.LearningRate/10)
 		}
 		return err
 	}
