@@ -104,7 +104,7 @@ func runBench(opts benchOptions) (benchReport, error) {
 	if err := arch.Validate(); err != nil {
 		return benchReport{}, inputErrorf("%s: %w", opts.archFile, err)
 	}
-	if err := checkBenchMemory(arch, opts.batch, opts.archFile); err != nil {
+	if err := checkModelMemory(arch, opts.batch, opts.archFile, "use a smaller resolution, width or --batch"); err != nil {
 		return benchReport{}, err
 	}
 	model, err := childnet.NewModel(arch, opts.seed)

@@ -110,6 +110,9 @@ func replayTrial(ctx context.Context, a *app, opts replayOptions, id string, see
 	if arch == nil {
 		return inputErrorf("trial %s has no architecture because its tokens did not decode (%s): pick another with `nas best`", t.ID(), t.Error)
 	}
+	if err := checkReplayMemory(*arch, t.ID(), opts.batchSize); err != nil {
+		return err
+	}
 	seed := run.Seed
 	if seedSet {
 		seed = opts.seed
@@ -196,6 +199,18 @@ func replayTrial(ctx context.Context, a *app, opts replayOptions, id string, see
 	fmt.Fprintf(a.stdout, "latency        %.3f ms (batch 1, one thread)\n", latencyMS)
 	fmt.Fprintf(a.stdout, "weights        %s\narchitecture   %s\n", weights, archFile)
 	return nil
+}
+
+// checkReplayMemory rejects a replay of arch, the architecture of trial,
+// whose training is estimated not to fit in memory. childnet.Train sizes
+// its worker for the larger of the training and the evaluation batch.
+func checkReplayMemory(arch searchspace.Arch, trial string, batchSize int) error {
+	evalBatch := childnet.DefaultTrainConfig().EvalBatch
+	fix := "use a smaller --batch-size"
+	if batchSize <= evalBatch {
+		fix = fmt.Sprintf("the test evaluation alone runs at batch size %d, so replay a smaller architecture", evalBatch)
+	}
+	return checkModelMemory(arch, max(batchSize, evalBatch), "trial "+trial, fix)
 }
 
 // replayOutputs returns the weights and architecture files of a replay of

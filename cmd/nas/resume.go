@@ -123,6 +123,9 @@ func resumeSearch(ctx context.Context, a *app, r resumeOptions) error {
 	if err != nil {
 		return err
 	}
+	if err := checkSearchMemory(setup.space, o.BatchSize, o.Workers); err != nil {
+		return err
+	}
 	if err := useLatencyTable(ctx, a, s, o, &setup); err != nil {
 		return err
 	}

@@ -347,6 +347,9 @@ func startSearch(ctx context.Context, a *app, o searchOptions) error {
 	if _, err := spaceChoiceCounts(setup.space); err != nil {
 		return err
 	}
+	if err := checkSearchMemory(setup.space, o.BatchSize, o.Workers); err != nil {
+		return err
+	}
 
 	// Open the store only once every flag and the data are known good.
 	path := storePath(o.store)

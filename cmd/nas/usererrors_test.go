@@ -10,7 +10,6 @@ import (
 	"strings"
 	"testing"
 
-	"nas/searchspace"
 	"nas/store"
 )
 
@@ -253,23 +252,5 @@ func TestBenchRejectsHugeArch(t *testing.T) {
 	}
 	if !strings.Contains(stderr, "needs an estimated") || !strings.Contains(stderr, "GiB") {
 		t.Errorf("message does not give the estimate:\n%s", stderr)
-	}
-}
-
-func TestEstimateTrainBytesGrows(t *testing.T) {
-	arch, err := searchspace.ParseArch([]byte(tinyBenchArch))
-	if err != nil {
-		t.Fatal(err)
-	}
-	small, err := estimateTrainBytes(arch, 8)
-	if err != nil {
-		t.Fatal(err)
-	}
-	large, err := estimateTrainBytes(arch, 64)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if small <= 0 || large <= small {
-		t.Errorf("estimates %.0f bytes at batch 8 and %.0f at batch 64, want positive and growing", small, large)
 	}
 }
