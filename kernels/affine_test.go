@@ -147,3 +147,19 @@ func TestBatchNormAffineMatchesInference(t *testing.T) {
 		}
 	}
 }
+
+// TestAffineRowsLongRange covers the streaming order that ranges of more than
+// 32,768 floats take in the AVX-512 build, with and without the extras.
+func TestAffineRowsLongRange(t *testing.T) {
+	const rows, c = 2111, 17
+	r := newRand(92)
+	x, residual := randSlice(r, rows*c), randSlice(r, rows*c)
+	e, gamma, beta, mean, variance := randomAffine(93, c)
+	for name, v := range affineVariants(e, residual) {
+		want := affineRef(x, gamma, beta, mean, variance, v.Residual, rows, c, v.ReLU6)
+		buf, out := guarded(rows*c, float32(math.NaN()))
+		affineRows(out, x, v.Scale, v.Shift, v.Residual, 0, rows, c, v.ReLU6)
+		checkGuards(t, name, buf)
+		compare(t, name, out, want, 1e-5)
+	}
+}

@@ -45,6 +45,11 @@ func sumSquaredDeviationsSIMD(acc, in, mean []float32, r0, r1, c int) bool {
 	return true
 }
 
+// affineCachedFloats is the largest range, in floats, that affineRowsSIMD
+// treats as already in cache: the 64 KiB blocks of PointwiseForwardAffine
+// and the output rows of the fused convolutions fit.
+const affineCachedFloats = 1 << 15
+
 func affineRowsSIMD(out, in, scale, shift, residual []float32, r0, r1, c int, relu6 bool) bool {
 	need("affineRows", "in", in, r1*c)
 	need("affineRows", "out", out, r1*c)
@@ -57,8 +62,30 @@ func affineRowsSIMD(out, in, scale, shift, residual []float32, r0, r1, c int, re
 	}
 	zero, six := archsimd.BroadcastFloat32x16(0), archsimd.BroadcastFloat32x16(6)
 
-	// Blocks of bnBlockRows rows, which stay in cache while each channel
-	// block walks down them with its scale and shift in registers.
+	// A large range streams from memory, fastest with rows outer and scale
+	// and shift reloaded from L1 per row. The fused epilogues pass rows
+	// that are already in cache, where keeping scale and shift in
+	// registers while each channel block walks down the rows is faster.
+	if (r1-r0)*c > affineCachedFloats {
+		for r := r0; r < r1; r++ {
+			for cb := 0; cb < c; cb += 16 {
+				m := channelMask(cb, c)
+				k := load16(unsafe.Pointer(&scale[cb]), m)
+				sh := load16(unsafe.Pointer(&shift[cb]), m)
+				off := 4 * (r*c + cb)
+				y := load16(unsafe.Add(src, off), m).MulAdd(k, sh)
+				if res != nil {
+					y = y.Add(load16(unsafe.Add(res, off), m))
+				}
+				if relu6 {
+					y = y.Max(zero).Min(six)
+				}
+				store16(unsafe.Add(dst, off), y, m)
+			}
+		}
+		archsimd.ClearAVXUpperBits()
+		return true
+	}
 	for b0 := r0; b0 < r1; b0 += bnBlockRows {
 		b1 := min(r1, b0+bnBlockRows)
 		for cb := 0; cb < c; cb += 16 {
