@@ -90,6 +90,8 @@ The budget is a number of children (--budget 100) or a wall time
 (--budget 30m). A checkpoint is stored after the supernet training and after
 the scoring of each batch. Ctrl-C stops at once, losing only the phase in
 flight, and --resume RUN continues a stopped run from its last checkpoint.
+A resumed run keeps its stored settings; --lr may lower the learning rate,
+for example after training diverged.
 
 Rewards: accuracy; mnas-soft, ACC·(LAT/T)^-0.07; mnas-hard, ACC when
 LAT ≤ T and ACC·(LAT/T)^-1 above it, with T = --latency-target in ms.`,
@@ -122,7 +124,7 @@ LAT ≤ T and ACC·(LAT/T)^-1 above it, with T = --latency-target in ms.`,
 	f.IntVar(&opts.BatchSize, "batch-size", opts.BatchSize, "mini-batch size of supernet training and evaluation")
 	f.Float64Var(&opts.LearningRate, "lr", opts.LearningRate, "supernet learning rate (SGD, Nesterov momentum 0.9)")
 	f.IntVar(&opts.RecalImages, "recal-images", opts.RecalImages, "training images over which BN statistics are recomputed before a child is scored")
-	f.StringVar(&opts.resume, "resume", "", "continue the stopped run RUN (such as r3) from its last checkpoint")
+	f.StringVar(&opts.resume, "resume", "", "continue the stopped run RUN (such as r3) from its last checkpoint; only --lr, --workers, --json and --store may be given with it")
 	f.BoolVar(&opts.asJSON, "json", false, "print a JSON summary of the run on stdout when it ends, also when it is interrupted or fails")
 	addStoreFlag(cmd, &opts.store)
 	return cmd
