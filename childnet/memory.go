@@ -2,7 +2,6 @@ package childnet
 
 import (
 	"fmt"
-	"slices"
 
 	"nas/searchspace"
 )
@@ -100,62 +99,4 @@ func trainingMemory(spec netSpec, batch int, opt OptimizerConfig) (TrainingMemor
 	}
 	m.Workspace = floatBytes*(int64(c.workspaceSize(batch))+resized+2*int64(maxCout)) + intBytes*int64(batch)
 	return m, nil
-}
-
-// layoutSupernet returns a supernet of spec whose tensors have names,
-// kinds and shapes but no values, for Bind and for counting. It lists the
-// tensors of newSupernet in the same order.
-//
-// NOTE: the list repeats newSupernet's; TestMemoryLayoutMatchesSupernet checks
-// that the two agree.
-func layoutSupernet(spec netSpec) *Supernet {
-	s := &Supernet{spec: spec, params: map[string]*param{}}
-	add := func(name string, kind paramKind, shape ...int) {
-		s.params[name] = &param{name: name, kind: kind, shape: slices.Clone(shape)}
-		s.names = append(s.names, name)
-	}
-	addBN := func(prefix string, c int) {
-		add(prefix+".weight", kindGamma, c)
-		add(prefix+".bias", kindBeta, c)
-		add(prefix+".running_mean", kindRunMean, c)
-		add(prefix+".running_var", kindRunVar, c)
-	}
-
-	cin := spec.input.Channels
-	k := spec.stem.Kernel
-	add("stem.conv", kindConv, k, k, cin, spec.stem.Out)
-	addBN("stem.bn", spec.stem.Out)
-	cin = spec.stem.Out
-
-	for i, slot := range spec.slots {
-		if mb := slot.mb; mb != nil {
-			prefix := fmt.Sprintf("blocks.%d.mbconv", i)
-			hidden := cin * mb.tMax
-			if mb.tMax > 1 {
-				add(prefix+".expand.conv", kindConv, cin, hidden)
-				addBN(prefix+".expand.bn", hidden)
-			}
-			add(prefix+".dw.conv", kindConv, mb.kMax, mb.kMax, hidden)
-			addBN(prefix+".dw.bn", hidden)
-			add(prefix+".project.conv", kindConv, hidden, slot.cout)
-			addBN(prefix+".project.bn", slot.cout)
-		}
-		if ds := slot.ds; ds != nil {
-			prefix := fmt.Sprintf("blocks.%d.dsconv", i)
-			add(prefix+".dw.conv", kindConv, ds.kMax, ds.kMax, cin)
-			addBN(prefix+".dw.bn", cin)
-			add(prefix+".pw.conv", kindConv, cin, slot.cout)
-			addBN(prefix+".pw.bn", slot.cout)
-		}
-		cin = slot.cout
-	}
-
-	if spec.headOut > 0 {
-		add("head.conv", kindConv, cin, spec.headOut)
-		addBN("head.bn", spec.headOut)
-		cin = spec.headOut
-	}
-	add("fc.weight", kindLinear, cin, spec.classes)
-	add("fc.bias", kindBias, spec.classes)
-	return s
 }

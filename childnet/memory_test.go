@@ -2,7 +2,6 @@ package childnet
 
 import (
 	"runtime"
-	"slices"
 	"testing"
 
 	"nas/searchspace"
@@ -83,26 +82,6 @@ func (tc memoryCase) estimate(t *testing.T) TrainingMemory {
 		t.Fatal(err)
 	}
 	return m
-}
-
-// TestMemoryLayoutMatchesSupernet checks that layoutSupernet lists the tensors
-// of newSupernet, in order, with the same kinds and shapes.
-func TestMemoryLayoutMatchesSupernet(t *testing.T) {
-	for _, tc := range memoryCases(t) {
-		t.Run(tc.name, func(t *testing.T) {
-			net := tc.build(t)
-			layout := layoutSupernet(net.spec)
-			if !slices.Equal(layout.names, net.names) {
-				t.Fatalf("tensor names differ:\nlayout %v\nsupernet %v", layout.names, net.names)
-			}
-			for _, name := range net.names {
-				got, want := layout.params[name], net.params[name]
-				if got.kind != want.kind || !slices.Equal(got.shape, want.shape) {
-					t.Errorf("%s: layout kind %d shape %v, supernet kind %d shape %v", name, got.kind, got.shape, want.kind, want.shape)
-				}
-			}
-		})
-	}
 }
 
 // TestTrainingMemoryMatchesWorker compares the estimate with the sums of

@@ -37,10 +37,6 @@ type param struct {
 	data  []float32
 }
 
-func newParam(name string, kind paramKind, fanIn int, shape ...int) *param {
-	return &param{name: name, kind: kind, shape: shape, fanIn: fanIn, data: make([]float32, shapeSize(shape))}
-}
-
 // init fills p for its kind. Conv and linear weights get He (Kaiming normal,
 // fan-in mode) values N(0, 2/fanIn) from rng.
 func (p *param) init(rng *rand.Rand) {

@@ -189,6 +189,23 @@ func NewModel(arch searchspace.Arch, seed uint64) (*Supernet, error) {
 }
 
 func newSupernet(spec netSpec, seed uint64) *Supernet {
+	s := layoutSupernet(spec)
+
+	// Allocate and initialise in creation order from one generator, so a
+	// seed fixes every weight.
+	rng := rand.New(rand.NewPCG(seed, 0x6368696c646e6574)) // stream "childnet"
+	for _, name := range s.names {
+		p := s.params[name]
+		p.data = make([]float32, shapeSize(p.shape))
+		p.init(rng)
+	}
+	return s
+}
+
+// layoutSupernet returns a supernet of spec whose tensors have names, kinds,
+// shapes and fan-ins but no values: newSupernet allocates them, and the
+// memory estimate counts them.
+func layoutSupernet(spec netSpec) *Supernet {
 	s := &Supernet{spec: spec, params: map[string]*param{}}
 	cin := spec.input.Channels
 
@@ -226,15 +243,8 @@ func newSupernet(spec netSpec, seed uint64) *Supernet {
 		s.addBN("head.bn", spec.headOut)
 		cin = spec.headOut
 	}
-	s.add(newParam("fc.weight", kindLinear, cin, cin, spec.classes))
-	s.add(newParam("fc.bias", kindBias, 0, spec.classes))
-
-	// Initialise in creation order from one generator, so a seed fixes
-	// every weight.
-	rng := rand.New(rand.NewPCG(seed, 0x6368696c646e6574)) // stream "childnet"
-	for _, name := range s.names {
-		s.params[name].init(rng)
-	}
+	s.add(&param{name: "fc.weight", kind: kindLinear, shape: []int{cin, spec.classes}, fanIn: cin})
+	s.add(&param{name: "fc.bias", kind: kindBias, shape: []int{spec.classes}})
 	return s
 }
 
@@ -244,14 +254,16 @@ func (s *Supernet) add(p *param) {
 }
 
 func (s *Supernet) addConv(name string, fanIn int, shape ...int) {
-	s.add(newParam(name, kindConv, fanIn, shape...))
+	s.add(&param{name: name, kind: kindConv, shape: shape, fanIn: fanIn})
 }
 
 func (s *Supernet) addBN(prefix string, c int) {
-	s.add(newParam(prefix+".weight", kindGamma, 0, c))
-	s.add(newParam(prefix+".bias", kindBeta, 0, c))
-	s.add(newParam(prefix+".running_mean", kindRunMean, 0, c))
-	s.add(newParam(prefix+".running_var", kindRunVar, 0, c))
+	for _, t := range []struct {
+		suffix string
+		kind   paramKind
+	}{{".weight", kindGamma}, {".bias", kindBeta}, {".running_mean", kindRunMean}, {".running_var", kindRunVar}} {
+		s.add(&param{name: prefix + t.suffix, kind: t.kind, shape: []int{c}})
+	}
 }
 
 // NumParams returns the number of trainable values in the supernet.
