@@ -266,6 +266,23 @@ func (s *Supernet) addBN(prefix string, c int) {
 	}
 }
 
+// FirstNonFinite returns the name of the first tensor, in creation order,
+// that holds a NaN or an infinity, or "" when every value is finite. A
+// training step that overflows leaves such values behind, and every later
+// step and score through them fails.
+func (s *Supernet) FirstNonFinite() string {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	for _, name := range s.names {
+		for _, v := range s.params[name].data {
+			if math.IsNaN(float64(v)) || math.IsInf(float64(v), 0) {
+				return name
+			}
+		}
+	}
+	return ""
+}
+
 // NumParams returns the number of trainable values in the supernet.
 func (s *Supernet) NumParams() int {
 	n := 0

@@ -1,6 +1,7 @@
 package childnet
 
 import (
+	"math"
 	"math/rand/v2"
 	"strings"
 	"testing"
@@ -86,5 +87,24 @@ func TestBindRejects(t *testing.T) {
 				t.Errorf("error %q does not mention %q", err, tc.msg)
 			}
 		})
+	}
+}
+
+func TestFirstNonFiniteNamesTensor(t *testing.T) {
+	net, err := NewSupernet(fashionSpace(), 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if name := net.FirstNonFinite(); name != "" {
+		t.Fatalf("fresh supernet: FirstNonFinite = %q, want none", name)
+	}
+	for _, v := range []float32{float32(math.NaN()), float32(math.Inf(1)), float32(math.Inf(-1))} {
+		p := net.params["head.bn.weight"]
+		old := p.data[3]
+		p.data[3] = v
+		if name := net.FirstNonFinite(); name != "head.bn.weight" {
+			t.Errorf("with %v in head.bn.weight: FirstNonFinite = %q", v, name)
+		}
+		p.data[3] = old
 	}
 }

@@ -261,7 +261,17 @@ func (l *Local) Latency(ctx context.Context, arch searchspace.Arch) (float64, er
 }
 
 // Save implements Backend with childnet's supernet checkpoint format.
-func (l *Local) Save(w io.Writer) error { return l.net.SaveCheckpoint(w, nil) }
+//
+// Save rejects a supernet with a NaN or infinite weight with an error
+// wrapping ErrDiverged. The store then keeps the last checkpoint from
+// before training diverged, and a resume with a lower learning rate starts
+// from finite weights.
+func (l *Local) Save(w io.Writer) error {
+	if name := l.net.FirstNonFinite(); name != "" {
+		return fmt.Errorf("%w: supernet tensor %s contains a NaN or infinite value, so this checkpoint is not stored", ErrDiverged, name)
+	}
+	return l.net.SaveCheckpoint(w, nil)
+}
 
 // Load implements Backend.
 func (l *Local) Load(data []byte) error {

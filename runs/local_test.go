@@ -237,3 +237,32 @@ func TestSearch_RealTwoWorkers(t *testing.T) {
 		}
 	}
 }
+
+func TestLocal_SaveRejectsDivergedSupernet(t *testing.T) {
+	space, train, val := loadFashion(t, 256, 64)
+	cfg := LocalConfig{BatchSize: 32, RecalibrationImages: 64, Seed: 5, LearningRate: 1e39}
+	local, err := NewLocal(space, train, val, 1, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var before bytes.Buffer
+	if err := local.Save(&before); err != nil {
+		t.Fatalf("Save of a fresh supernet: %v", err)
+	}
+
+	// A learning rate of 1e39 is infinite in float32, so the first update
+	// leaves infinite and NaN weights.
+	arch := smallestArch(t, space)
+	ctx := context.Background()
+	for step := range 5 {
+		local.TrainStep(ctx, 0, arch, int64(step)) // later steps fail once the weights overflow
+	}
+	var after bytes.Buffer
+	err = local.Save(&after)
+	if !errors.Is(err, ErrDiverged) {
+		t.Fatalf("Save after divergence: err = %v, want ErrDiverged", err)
+	}
+	if after.Len() != 0 {
+		t.Errorf("Save wrote %d bytes of a diverged supernet", after.Len())
+	}
+}

@@ -18,10 +18,11 @@ import (
 // its budget.
 var ErrRunComplete = errors.New("run is already complete")
 
-// ErrDiverged is wrapped by the error of Search.Run when every supernet
-// step of a training phase had a non-finite loss, which usually means that
-// the learning rate is too high. The run is then marked failed, and its last
-// checkpoint is from before that phase.
+// ErrDiverged is wrapped by the error of Search.Run when a supernet step
+// had a non-finite loss, or when a backend's Save found a non-finite
+// weight. Either usually means that the learning rate is
+// too high. The run is then marked failed, and its last checkpoint is the
+// last one stored before.
 var ErrDiverged = errors.New("supernet training diverged")
 
 // Search is one search run: the coordinator that owns the store and the
@@ -374,9 +375,16 @@ func (l *loop) trainSupernet(ctx context.Context) (float64, error) {
 	}
 
 	var sum float64
-	var failed int
+	var failed, nonFinite int
 	var firstErr error
+	firstNonFinite := -1
 	for i, err := range errs {
+		if !finite(losses[i]) {
+			nonFinite++
+			if firstNonFinite < 0 {
+				firstNonFinite = i
+			}
+		}
 		if err != nil {
 			failed++
 			if firstErr == nil {
@@ -389,11 +397,16 @@ func (l *loop) trainSupernet(ctx context.Context) (float64, error) {
 	if failed > 0 {
 		l.logger.Warn("supernet steps failed", "run", l.run, "failed", failed, "of", n, "first_err", firstErr)
 	}
+
+	// A non-finite loss means an earlier update of this phase (or of one
+	// before) overflowed the shared weights, and every child trained or
+	// scored through them from here on is wrong. The phase is not
+	// committed, so the last checkpoint is the one before it.
+	if nonFinite > 0 {
+		return 0, fmt.Errorf("%w: %d of %d steps of batch %d had a non-finite loss, the first at step %d (loss %v)",
+			ErrDiverged, nonFinite, n, l.batch+1, first+int64(firstNonFinite), losses[firstNonFinite])
+	}
 	if failed == n && n > 0 {
-		if diverged(losses) {
-			return 0, fmt.Errorf("%w: all %d steps of batch %d had a non-finite loss, the first at step %d (loss %v)",
-				ErrDiverged, n, l.batch+1, first, losses[0])
-		}
 		return 0, firstErr
 	}
 	l.state.Steps += int64(n)
@@ -534,16 +547,7 @@ func (l *loop) measureLatency(ctx context.Context, arch searchspace.Arch) (ms fl
 	return ms, nil
 }
 
-// diverged reports whether every loss in losses is NaN or infinite.
-func diverged(losses []float64) bool {
-	for _, loss := range losses {
-		if finite(loss) {
-			return false
-		}
-	}
-	return true
-}
-
+// finite reports whether no value is NaN or infinite.
 func finite(values ...float64) bool {
 	for _, v := range values {
 		if math.IsNaN(v) || math.IsInf(v, 0) {

@@ -295,6 +295,38 @@ func TestRun_DivergedTraining(t *testing.T) {
 	}
 }
 
+func TestRun_DivergesAtFirstNonFiniteStep(t *testing.T) {
+	st := openStore(t)
+	run := newRun(t, st)
+	s, b := newSearch(st, smallConfig)
+
+	// One step of the second batch's training has a NaN loss; the others
+	// succeed.
+	b.trainHook = func(step int64) {
+		b.diverge = step == int64(smallConfig.SupernetSteps)+1
+	}
+	_, err := s.Run(context.Background(), run)
+	if !errors.Is(err, ErrDiverged) {
+		t.Fatalf("Run with one NaN step: err = %v, want ErrDiverged", err)
+	}
+	if !strings.Contains(err.Error(), "1 of") {
+		t.Errorf("error %q does not count the one non-finite step", err)
+	}
+
+	// The second batch's training phase was not committed: the checkpoint
+	// is the one stored with the first batch's trials.
+	ckpt, err := st.Checkpoint(run)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ckpt.Batch != 1 || ckpt.Trials != smallConfig.ChildrenPerBatch {
+		t.Errorf("checkpoint after batch %d with %d trials, want batch 1 with %d", ckpt.Batch, ckpt.Trials, smallConfig.ChildrenPerBatch)
+	}
+	if strings.Contains(string(ckpt.State), `"trained":true`) {
+		t.Errorf("checkpoint state %s is from after the diverged training phase", ckpt.State)
+	}
+}
+
 func TestRun_FailingTrainingNotDiverged(t *testing.T) {
 	st := openStore(t)
 	run := newRun(t, st)

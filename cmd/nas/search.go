@@ -446,10 +446,8 @@ func runSearch(ctx context.Context, a *app, search *runs.Search, runID string, o
 			return fmt.Errorf("%w: %w", errSilent, err)
 		}
 		if errors.Is(err, runs.ErrDiverged) {
-			// NOTE: the last checkpoint may hold weights that an earlier
-			// step already spoiled, and then a resume diverges again.
-			return fmt.Errorf("%w: lower the learning rate: continue from the last checkpoint with `nas search --resume %s --lr %.2g`, "+
-				"or start a new run with a lower --lr", err, runID, o.LearningRate/10)
+			return fmt.Errorf("%w: lower the learning rate: `nas search --resume %s --lr %.2g` continues from the last checkpoint "+
+				"stored before the divergence, or start a new run with a lower --lr", err, runID, o.LearningRate/10)
 		}
 		return err
 	}
