@@ -153,7 +153,7 @@ func (w *Worker) backward(c *Child) {
 		dz := a.dz[:outSize]
 		dGamma, dBeta := w.grads[l.gamma.name][:l.cout], w.grads[l.beta.name][:l.cout]
 		if l.relu {
-			kernels.BatchNormReLU6Backward(dz, dGamma, dBeta, dOut, a.z[i], a.a[i], a.mean[i], a.invStd[i], l.gamma.data[:l.cout], rows, l.cout)
+			kernels.BatchNormReLU6Backward(dz, dGamma, dBeta, dOut, a.z[i], a.mean[i], a.invStd[i], l.gamma.data[:l.cout], l.beta.data[:l.cout], rows, l.cout)
 		} else {
 			kernels.BatchNormBackward(dz, dGamma, dBeta, dOut, a.z[i], a.mean[i], a.invStd[i], l.gamma.data[:l.cout], rows, l.cout)
 		}

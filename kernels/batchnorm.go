@@ -31,8 +31,7 @@ func BatchNormForwardTrain(out, mean, invStd, in, gamma, beta, runMean, runVar [
 
 // BatchNormReLU6ForwardTrain is BatchNormForwardTrain followed by ReLU6,
 // out = min(max(BN(in), 0), 6), in one pass over the output. Its gradient is
-// BatchNormReLU6Backward, which needs this out in place of the batch norm
-// output.
+// BatchNormReLU6Backward.
 func BatchNormReLU6ForwardTrain(out, mean, invStd, in, gamma, beta, runMean, runVar []float32, rows, c int, momentum float32) {
 	batchNormForwardTrain("BatchNormReLU6ForwardTrain", out, mean, invStd, in, gamma, beta, runMean, runVar, rows, c, momentum, true)
 }
@@ -104,21 +103,22 @@ func batchNormInference(op string, out, in, gamma, beta, runMean, runVar []float
 //
 // dIn ([rows, c]) is overwritten and may be dOut; dGamma and dBeta accumulate.
 func BatchNormBackward(dIn, dGamma, dBeta, dOut, in, mean, invStd, gamma []float32, rows, c int) {
-	batchNormBackward("BatchNormBackward", dIn, dGamma, dBeta, dOut, in, nil, mean, invStd, gamma, rows, c)
+	batchNormBackward("BatchNormBackward", dIn, dGamma, dBeta, dOut, in, mean, invStd, gamma, nil, rows, c)
 }
 
 // BatchNormReLU6Backward computes the gradients of BatchNormReLU6ForwardTrain:
-// BatchNormBackward applied to dOut masked where out is not inside (0, 6).
-// out is the output of BatchNormReLU6ForwardTrain; the other arguments are
-// as for BatchNormBackward.
-func BatchNormReLU6Backward(dIn, dGamma, dBeta, dOut, in, out, mean, invStd, gamma []float32, rows, c int) {
-	need("BatchNormReLU6Backward", "out", out, rows*c)
-	batchNormBackward("BatchNormReLU6Backward", dIn, dGamma, dBeta, dOut, in, out, mean, invStd, gamma, rows, c)
+// BatchNormBackward applied to dOut masked where the forward output was not
+// inside (0, 6). The mask is recomputed from in, mean, invStd, gamma and
+// beta exactly as the forward pass computed its output, which saves reading
+// that output twice. Pass the values the forward pass used.
+func BatchNormReLU6Backward(dIn, dGamma, dBeta, dOut, in, mean, invStd, gamma, beta []float32, rows, c int) {
+	need("BatchNormReLU6Backward", "beta", beta, c)
+	batchNormBackward("BatchNormReLU6Backward", dIn, dGamma, dBeta, dOut, in, mean, invStd, gamma, beta, rows, c)
 }
 
-// batchNormBackward implements both backward passes; y is the ReLU6 output
-// whose mask applies to dOut, or nil for plain batch norm.
-func batchNormBackward(op string, dIn, dGamma, dBeta, dOut, in, y, mean, invStd, gamma []float32, rows, c int) {
+// batchNormBackward implements both backward passes. With beta not nil,
+// dOut is masked where the ReLU6 input in·scale + shift is outside (0, 6).
+func batchNormBackward(op string, dIn, dGamma, dBeta, dOut, in, mean, invStd, gamma, beta []float32, rows, c int) {
 	need(op, "dOut", dOut, rows*c)
 	need(op, "in", in, rows*c)
 	need(op, "dIn", dIn, rows*c)
@@ -129,10 +129,23 @@ func batchNormBackward(op string, dIn, dGamma, dBeta, dOut, in, y, mean, invStd,
 		need(op, v.name, v.x, c)
 	}
 
+	// The forward pass's scale and shift, computed as normalize computes
+	// them, so that the recomputed ReLU6 inputs match bit for bit.
+	var mask *reluMaskCoef
+	if beta != nil {
+		coef := getScratch(2 * c)
+		defer putScratch(coef)
+		mask = &reluMaskCoef{scale: (*coef)[:c], shift: (*coef)[c : 2*c]}
+		for ch := range c {
+			mask.scale[ch] = gamma[ch] * invStd[ch]
+			mask.shift[ch] = beta[ch] - mean[ch]*mask.scale[ch]
+		}
+	}
+
 	// Per-channel Σ g and Σ g·(x-mean), g the (masked) output gradient.
 	parts := partCount(rows, 256)
 	sums := reduceRows(rows, 2*c, parts, func(acc []float32, r0, r1 int) {
-		gradSums(acc[:c], acc[c:], dOut, in, mean, y, r0, r1, c)
+		gradSums(acc[:c], acc[c:], dOut, in, mean, mask, r0, r1, c)
 	})
 	defer putScratch64(sums)
 
@@ -159,7 +172,7 @@ func batchNormBackward(op string, dIn, dGamma, dBeta, dOut, in, y, mean, invStd,
 	}
 
 	parallelFor(rows, parts, func(_, lo, hi int) {
-		gradInput(dIn, dOut, in, y, k1, k2, k0, lo, hi, c)
+		gradInput(dIn, dOut, in, mask, k1, k2, k0, lo, hi, c)
 	})
 }
 

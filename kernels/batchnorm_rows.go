@@ -52,19 +52,23 @@ func affineRows(out, in, scale, shift, residual []float32, r0, r1, c int, relu6 
 	}
 }
 
+// reluMaskCoef holds the per-channel scale and shift of a batch norm whose
+// output fed ReLU6: the gradient passes where in·scale + shift lies in
+// (0, 6).
+type reluMaskCoef struct{ scale, shift []float32 }
+
 // gradSums adds Σ_r g[r,ch] to sumG[ch] and Σ_r g[r,ch]·(in[r,ch]-mean[ch])
-// to sumGX[ch], where g is dOut, or dOut masked to where 0 < y < 6 when y
-// is not nil.
-func gradSums(sumG, sumGX, dOut, in, mean, y []float32, r0, r1, c int) {
-	if useSIMD && gradSumsSIMD(sumG, sumGX, dOut, in, mean, y, r0, r1, c) {
+// to sumGX[ch], where g is dOut, masked by mask when it is not nil.
+func gradSums(sumG, sumGX, dOut, in, mean []float32, mask *reluMaskCoef, r0, r1, c int) {
+	if useSIMD && gradSumsSIMD(sumG, sumGX, dOut, in, mean, mask, r0, r1, c) {
 		return
 	}
 	sumG, sumGX, mean = sumG[:c], sumGX[:c], mean[:c]
 	for r := r0; r < r1; r++ {
 		x := in[r*c : (r+1)*c]
 		for ch, g := range dOut[r*c : (r+1)*c] {
-			if y != nil {
-				g = maskReLU6(g, y[r*c+ch])
+			if mask != nil {
+				g = maskReLU6(g, x[ch]*mask.scale[ch]+mask.shift[ch])
 			}
 			sumG[ch] += g
 			sumGX[ch] += g * (x[ch] - mean[ch])
@@ -74,8 +78,8 @@ func gradSums(sumG, sumGX, dOut, in, mean, y []float32, r0, r1, c int) {
 
 // gradInput sets dIn[r,ch] = k1[ch]·g + k2[ch]·in[r,ch] + k0[ch], with g as
 // in gradSums.
-func gradInput(dIn, dOut, in, y, k1, k2, k0 []float32, r0, r1, c int) {
-	if useSIMD && gradInputSIMD(dIn, dOut, in, y, k1, k2, k0, r0, r1, c) {
+func gradInput(dIn, dOut, in []float32, mask *reluMaskCoef, k1, k2, k0 []float32, r0, r1, c int) {
+	if useSIMD && gradInputSIMD(dIn, dOut, in, mask, k1, k2, k0, r0, r1, c) {
 		return
 	}
 	k1, k2, k0 = k1[:c], k2[:c], k0[:c]
@@ -83,8 +87,8 @@ func gradInput(dIn, dOut, in, y, k1, k2, k0 []float32, r0, r1, c int) {
 		x := in[r*c : (r+1)*c]
 		dx := dIn[r*c : (r+1)*c]
 		for ch, g := range dOut[r*c : (r+1)*c] {
-			if y != nil {
-				g = maskReLU6(g, y[r*c+ch])
+			if mask != nil {
+				g = maskReLU6(g, x[ch]*mask.scale[ch]+mask.shift[ch])
 			}
 			dx[ch] = k1[ch]*g + k2[ch]*x[ch] + k0[ch]
 		}

@@ -114,31 +114,31 @@ func reluMask(y archsimd.Float32x16, m archsimd.Mask32x16, zero, six archsimd.Fl
 	return m.And(y.Greater(zero)).And(y.Less(six))
 }
 
-func gradSumsSIMD(sumG, sumGX, dOut, in, mean, y []float32, r0, r1, c int) bool {
+func gradSumsSIMD(sumG, sumGX, dOut, in, mean []float32, mask *reluMaskCoef, r0, r1, c int) bool {
 	need("gradSums", "in", in, r1*c)
 	need("gradSums", "dOut", dOut, r1*c)
 	x := unsafe.Pointer(unsafe.SliceData(in))
 	g := unsafe.Pointer(unsafe.SliceData(dOut))
-	var act unsafe.Pointer
-	if y != nil {
-		need("gradSums", "y", y, r1*c)
-		act = unsafe.Pointer(unsafe.SliceData(y))
-	}
 	zero, six := archsimd.BroadcastFloat32x16(0), archsimd.BroadcastFloat32x16(6)
 	for cb := 0; cb < c; cb += 16 {
 		m := channelMask(cb, c)
 		mu := load16(unsafe.Pointer(&mean[cb]), m)
 		accG := load16(unsafe.Pointer(&sumG[cb]), m)
 		accGX := load16(unsafe.Pointer(&sumGX[cb]), m)
+		var k, sh archsimd.Float32x16
+		if mask != nil {
+			k, sh = load16(unsafe.Pointer(&mask.scale[cb]), m), load16(unsafe.Pointer(&mask.shift[cb]), m)
+		}
 		for r := r0; r < r1; r++ {
 			off := 4 * (r*c + cb)
+			xv := load16(unsafe.Add(x, off), m)
 			lanes := m
-			if act != nil {
-				lanes = reluMask(load16(unsafe.Add(act, off), m), m, zero, six)
+			if mask != nil {
+				lanes = reluMask(xv.MulAdd(k, sh), m, zero, six)
 			}
 			gv := loadLanes16(unsafe.Add(g, off), m, lanes)
 			accG = accG.Add(gv)
-			accGX = gv.MulAdd(load16(unsafe.Add(x, off), m).Sub(mu), accGX)
+			accGX = gv.MulAdd(xv.Sub(mu), accGX)
 		}
 		store16(unsafe.Pointer(&sumG[cb]), accG, m)
 		store16(unsafe.Pointer(&sumGX[cb]), accGX, m)
@@ -147,18 +147,13 @@ func gradSumsSIMD(sumG, sumGX, dOut, in, mean, y []float32, r0, r1, c int) bool 
 	return true
 }
 
-func gradInputSIMD(dIn, dOut, in, y, k1, k2, k0 []float32, r0, r1, c int) bool {
+func gradInputSIMD(dIn, dOut, in []float32, mask *reluMaskCoef, k1, k2, k0 []float32, r0, r1, c int) bool {
 	need("gradInput", "in", in, r1*c)
 	need("gradInput", "dOut", dOut, r1*c)
 	need("gradInput", "dIn", dIn, r1*c)
 	x := unsafe.Pointer(unsafe.SliceData(in))
 	g := unsafe.Pointer(unsafe.SliceData(dOut))
 	dx := unsafe.Pointer(unsafe.SliceData(dIn))
-	var act unsafe.Pointer
-	if y != nil {
-		need("gradInput", "y", y, r1*c)
-		act = unsafe.Pointer(unsafe.SliceData(y))
-	}
 	zero, six := archsimd.BroadcastFloat32x16(0), archsimd.BroadcastFloat32x16(6)
 
 	// Blocks of bnBlockRows rows, so that the rows stay in cache while each
@@ -171,15 +166,19 @@ func gradInputSIMD(dIn, dOut, in, y, k1, k2, k0 []float32, r0, r1, c int) bool {
 			a1 := load16(unsafe.Pointer(&k1[cb]), m)
 			a2 := load16(unsafe.Pointer(&k2[cb]), m)
 			a0 := load16(unsafe.Pointer(&k0[cb]), m)
+			var k, sh archsimd.Float32x16
+			if mask != nil {
+				k, sh = load16(unsafe.Pointer(&mask.scale[cb]), m), load16(unsafe.Pointer(&mask.shift[cb]), m)
+			}
 			for r := b0; r < b1; r++ {
 				off := 4 * (r*c + cb)
+				xv := load16(unsafe.Add(x, off), m)
 				lanes := m
-				if act != nil {
-					lanes = reluMask(load16(unsafe.Add(act, off), m), m, zero, six)
+				if mask != nil {
+					lanes = reluMask(xv.MulAdd(k, sh), m, zero, six)
 				}
 				gv := loadLanes16(unsafe.Add(g, off), m, lanes)
-				v := load16(unsafe.Add(x, off), m).MulAdd(a2, a0)
-				store16(unsafe.Add(dx, off), gv.MulAdd(a1, v), m)
+				store16(unsafe.Add(dx, off), gv.MulAdd(a1, xv.MulAdd(a2, a0)), m)
 			}
 		}
 	}

@@ -209,7 +209,7 @@ func TestBatchNormReLU6MatchesComposition(t *testing.T) {
 
 	dInBuf, dIn := guarded(rows*c, float32(math.NaN()))
 	dGamma, dBeta := make([]float32, c), make([]float32, c)
-	BatchNormReLU6Backward(dIn, dGamma, dBeta, dOut, in, out, fusedMean, fusedInvStd, gamma, rows, c)
+	BatchNormReLU6Backward(dIn, dGamma, dBeta, dOut, in, fusedMean, fusedInvStd, gamma, beta, rows, c)
 	checkGuards(t, "dIn", dInBuf)
 	compare(t, "dIn", dIn, to64(wantDIn), 1e-5)
 	compare(t, "dGamma", dGamma, to64(wantDGamma), 1e-5)
@@ -242,7 +242,7 @@ func TestBatchNormConv2DDeterministic(t *testing.T) {
 		Conv2DForward(conv, in, f, n, h, w, cin, cout, 1)
 		BatchNormReLU6ForwardTrain(bn, mean, invStd, conv, gamma, beta, nil, nil, rows, cout, 0)
 		dConv, dGamma, dBeta := make([]float32, rows*cout), make([]float32, cout), make([]float32, cout)
-		BatchNormReLU6Backward(dConv, dGamma, dBeta, dOut, conv, bn, mean, invStd, gamma, rows, cout)
+		BatchNormReLU6Backward(dConv, dGamma, dBeta, dOut, conv, mean, invStd, gamma, beta, rows, cout)
 		dIn, dW := make([]float32, len(in)), make([]float32, len(f.Data))
 		Conv2DBackward(dIn, dW, dConv, in, f, n, h, w, cin, cout, 1)
 		return [][]float32{conv, bn, dConv, dGamma, dBeta, dIn, dW}

@@ -157,7 +157,7 @@ func BenchmarkBatchNorm(b *testing.B) {
 	b.Run("fused-fwd+bwd", func(b *testing.B) {
 		for b.Loop() {
 			BatchNormReLU6ForwardTrain(act, mean, invStd, in, gamma, beta, nil, nil, rows, c, 0.1)
-			BatchNormReLU6Backward(dIn, dGamma, dBeta, dOut, in, act, mean, invStd, gamma, rows, c)
+			BatchNormReLU6Backward(dIn, dGamma, dBeta, dOut, in, mean, invStd, gamma, beta, rows, c)
 		}
 		b.ReportMetric(float64(rows*c*4)*float64(b.N)/b.Elapsed().Seconds()/1e9, "GB/s")
 	})

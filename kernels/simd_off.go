@@ -33,9 +33,13 @@ func affineRowsSIMD(out, in, scale, shift, residual []float32, r0, r1, c int, re
 	return false
 }
 
-func gradSumsSIMD(sumG, sumGX, dOut, in, mean, y []float32, r0, r1, c int) bool { return false }
+func gradSumsSIMD(sumG, sumGX, dOut, in, mean []float32, mask *reluMaskCoef, r0, r1, c int) bool {
+	return false
+}
 
-func gradInputSIMD(dIn, dOut, in, y, k1, k2, k0 []float32, r0, r1, c int) bool { return false }
+func gradInputSIMD(dIn, dOut, in []float32, mask *reluMaskCoef, k1, k2, k0 []float32, r0, r1, c int) bool {
+	return false
+}
 
 func relu6SIMD(out, in []float32) bool { return false }
 
