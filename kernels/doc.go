@@ -33,6 +33,14 @@
 // Weight gradients are written into tensors of the same supernet layout, so
 // an optimizer updates the supernet tensor in place.
 //
+// # Fused inference
+//
+// In inference mode batch norm is a per-channel scale and shift
+// (BatchNormAffine). Conv2DForwardAffine, DepthwiseForwardAffine and
+// PointwiseForwardAffine apply it, with ReLU6 or a residual add, to each
+// output row or block of rows while it is still in cache, so an eval pass
+// never writes a convolution's raw output.
+//
 // # Threads and determinism
 //
 // Kernels split work statically over batch, rows or channels into at most
