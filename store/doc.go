@@ -9,9 +9,12 @@
 // creates one and returns ErrNotFound instead. Only one process may hold a
 // store open for writing, through an exclusive lock on the file PATH.lock. A
 // second writable Open returns an *InUseError within Options.Timeout (one
-// second by default), naming the process id of the holder. A writable store
-// opens the database file only for each operation, so read-only stores can
-// read it while a search writes.
+// second by default), naming the process id of the holder. PATH here and
+// in the layout below is the store's path with symbolic links resolved, so
+// a link to a store shares the store's lock and files folder. Two hard
+// links to one file are not detected. A writable store opens the database
+// file only for each operation, so read-only stores can read it while a
+// search writes.
 //
 // The core types are Run, Trial, Checkpoint and Replay. A Run is one search
 // with its configuration, space, seed and status. A Trial is one scored child

@@ -98,7 +98,11 @@ type Options struct {
 // file itself only for the length of each operation. Read-only stores, which
 // keep the database open, can therefore read a store while a search writes.
 type Store struct {
+	// path is the path Open was given, and messages name the store by it.
+	// file is that path with every symbolic link resolved, and the
+	// database, lock file and files folder are opened through it.
 	path     string
+	file     string
 	readOnly bool
 	noSync   bool
 
@@ -131,15 +135,22 @@ func Open(path string, opts Options) (*Store, error) {
 		return nil, fmt.Errorf("store %s: %w", path, err)
 	}
 
-	s := &Store{path: path, readOnly: opts.ReadOnly, noSync: opts.NoSync}
+	// The lock file and the files folder are named after the resolved
+	// path, so a symbolic link to the store shares them with the store.
+	file, err := resolvePath(path)
+	if err != nil {
+		return nil, fmt.Errorf("store %s: resolve symbolic links: %w", path, err)
+	}
+
+	s := &Store{path: path, file: file, readOnly: opts.ReadOnly, noSync: opts.NoSync}
 	if opts.ReadOnly {
-		db, err := openBolt(path, opts)
+		db, err := openBolt(file, path, opts)
 		if err != nil {
 			return nil, err
 		}
 		s.db = db
 	} else {
-		lock, err := lockWriter(path, opts.Timeout)
+		lock, err := lockWriter(file, path, opts.Timeout)
 		if err != nil {
 			return nil, err
 		}
@@ -153,11 +164,12 @@ func Open(path string, opts Options) (*Store, error) {
 	return s, nil
 }
 
-// lockWriter takes the exclusive lock on path.lock, waiting up to timeout,
+// lockWriter takes the exclusive lock on file.lock, waiting up to timeout,
 // and records this process's id in it for the message another process
-// prints. It returns an *InUseError when the lock stays held.
-func lockWriter(path string, timeout time.Duration) (*os.File, error) {
-	name := path + ".lock"
+// prints. It returns an *InUseError when the lock stays held. Messages name
+// the store by path, the name the caller gave.
+func lockWriter(file, path string, timeout time.Duration) (*os.File, error) {
+	name := file + ".lock"
 	f, err := os.OpenFile(name, os.O_RDWR|os.O_CREATE, 0o644)
 	if err != nil {
 		return nil, fmt.Errorf("store %s: open lock file: %w", path, err)
@@ -208,7 +220,7 @@ func (s *Store) withDB(fn func(*bolt.DB) error) error {
 	if s.lock == nil {
 		return fmt.Errorf("store %s is closed", s.path)
 	}
-	db, err := openBolt(s.path, Options{Timeout: transactionTimeout, NoSync: s.noSync})
+	db, err := openBolt(s.file, s.path, Options{Timeout: transactionTimeout, NoSync: s.noSync})
 	if err != nil {
 		return err
 	}
@@ -219,16 +231,16 @@ func (s *Store) withDB(fn func(*bolt.DB) error) error {
 	return err
 }
 
-// openBolt opens the bbolt file and maps its failures to this package's
-// errors. bbolt can panic on some malformed files, so a panic is reported as
-// ErrCorrupt.
-func openBolt(path string, opts Options) (db *bolt.DB, err error) {
+// openBolt opens the bbolt database file and maps its failures to this
+// package's errors, which name the store by path. bbolt can panic on some
+// malformed files, so a panic is reported as ErrCorrupt.
+func openBolt(file, path string, opts Options) (db *bolt.DB, err error) {
 	defer func() {
 		if r := recover(); r != nil {
 			db, err = nil, fmt.Errorf("store %s: %w: %v", path, ErrCorrupt, r)
 		}
 	}()
-	db, err = bolt.Open(path, 0o644, &bolt.Options{
+	db, err = bolt.Open(file, 0o644, &bolt.Options{
 		Timeout:  opts.Timeout,
 		ReadOnly: opts.ReadOnly,
 		NoSync:   opts.NoSync,
@@ -237,7 +249,7 @@ func openBolt(path string, opts Options) (db *bolt.DB, err error) {
 	case err == nil:
 		return db, nil
 	case errors.Is(err, bolt.ErrTimeout):
-		return nil, &InUseError{Path: path, PID: readPID(path + ".lock")}
+		return nil, &InUseError{Path: path, PID: readPID(file + ".lock")}
 	case errors.Is(err, bolt.ErrInvalid), errors.Is(err, bolt.ErrChecksum),
 		errors.Is(err, bolt.ErrVersionMismatch), errors.Is(err, bolt.ErrInvalidMapping),
 		strings.Contains(err.Error(), "file size too small"):
@@ -330,11 +342,13 @@ func initLayout(tx *bolt.Tx) error {
 	return meta.Put(keyCreated, []byte(time.Now().UTC().Format(time.RFC3339)))
 }
 
-// Path returns the path of the database file.
+// Path returns the path of the database file as Open was given it, which
+// may be a symbolic link.
 func (s *Store) Path() string { return s.path }
 
-// filesDir returns the folder that holds checkpoint files.
-func (s *Store) filesDir() string { return s.path + ".files" }
+// filesDir returns the folder that holds checkpoint files, named after the
+// resolved path so that every name of the store shares it.
+func (s *Store) filesDir() string { return s.file + ".files" }
 
 // Close closes the database of a read-only store, or releases the writer
 // lock of a writable one.

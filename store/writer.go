@@ -8,9 +8,9 @@ import (
 
 // WriterActive reports whether some process holds the store open for
 // writing: this one, when s is writable, or another one that holds the
-// exclusive lock on PATH.lock. A run stored as RunRunning while no writer
-// is active belongs to a search that was killed before it could record its
-// end.
+// exclusive lock on PATH.lock, where PATH is the store's path with symbolic
+// links resolved. A run stored as RunRunning while no writer is active
+// belongs to a search that was killed before it could record its end.
 func (s *Store) WriterActive() bool {
 	s.mu.Lock()
 	writable := s.lock != nil
@@ -19,7 +19,7 @@ func (s *Store) WriterActive() bool {
 		return true
 	}
 
-	f, err := os.Open(s.path + ".lock")
+	f, err := os.Open(s.file + ".lock")
 	if err != nil {
 		// No lock file: no writer ever opened the store.
 		return false
