@@ -111,9 +111,11 @@ func LoadFor(st *store.Store, s searchspace.Space, machineID string) (*Table, er
 		}
 		return nil, fmt.Errorf("latency: %w for space %s (hash %s) on machine %s in store %s (machines with a table: %s); build one with `nas latency profile` or import one with `nas latency import`", ErrNoTable, s.Name, hash, machineID, st.Path(), have)
 	}
+	// A stored table that fails Decode's checks was damaged, or stored by a
+	// nas that checked less.
 	t, err := Decode(data)
 	if err != nil {
-		return nil, fmt.Errorf("latency: table for space %s on machine %s in store %s: %w", s.Name, machineID, st.Path(), err)
+		return nil, fmt.Errorf("latency: table for space %s on machine %s in store %s: %w: %w; profile the space again with `nas latency profile` or import a valid table with `nas latency import`", s.Name, machineID, st.Path(), store.ErrCorrupt, err)
 	}
 	if err := t.CheckSpace(s); err != nil {
 		return nil, err
@@ -147,7 +149,7 @@ func readIndex(st *store.Store) ([]indexEntry, error) {
 	}
 	var index []indexEntry
 	if err := json.Unmarshal(data, &index); err != nil {
-		return nil, fmt.Errorf("latency: read table index of store %s: %w", st.Path(), err)
+		return nil, fmt.Errorf("latency: read table index of store %s: %w: %w; restore the store from a backup", st.Path(), store.ErrCorrupt, err)
 	}
 	return index, nil
 }

@@ -89,3 +89,31 @@ func TestStorageLoadOtherSpace(t *testing.T) {
 		t.Errorf("Load for a space with other classes: %v, want ErrNoTable", err)
 	}
 }
+
+func TestStorageCorruptRecords(t *testing.T) {
+	st := openStore(t)
+	s := tinySpace()
+	table := profileTiny(t)
+	if err := Save(st, table); err != nil {
+		t.Fatal(err)
+	}
+
+	// A stored table that does not decode.
+	if err := st.PutLatency(tableKey(table.Space, table.SpaceHash, table.Machine.ID()), []byte("{")); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := Load(st, s); !errors.Is(err, store.ErrCorrupt) {
+		t.Errorf("Load of a table that does not decode: %v, want store.ErrCorrupt", err)
+	}
+
+	// A table index that does not decode.
+	if err := st.PutLatency(indexKey, []byte("x")); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := LoadFor(st, s, "ffffffffffff"); !errors.Is(err, store.ErrCorrupt) {
+		t.Errorf("LoadFor with an index that does not decode: %v, want store.ErrCorrupt", err)
+	}
+	if err := Save(st, table); !errors.Is(err, store.ErrCorrupt) {
+		t.Errorf("Save with an index that does not decode: %v, want store.ErrCorrupt", err)
+	}
+}

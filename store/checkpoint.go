@@ -71,9 +71,10 @@ func (s *Store) Commit(runID string, trials []Trial, ckpt Checkpoint, weights fu
 		b := tx.Bucket(bucketCheckpoints)
 		if old := b.Get([]byte(runID)); old != nil {
 			var c Checkpoint
-			if err := json.Unmarshal(old, &c); err == nil {
-				previous = c.Supernet
+			if err := decodeRecord(old, &c, "checkpoint of run "+runID); err != nil {
+				return err
 			}
+			previous = c.Supernet
 		}
 		r, err := getRun(tx, runID)
 		if err != nil {
@@ -110,7 +111,7 @@ func (s *Store) Checkpoint(runID string) (Checkpoint, error) {
 		if v == nil {
 			return fmt.Errorf("run %s has no checkpoint: %w", runID, ErrNotFound)
 		}
-		return json.Unmarshal(v, &c)
+		return decodeRecord(v, &c, "checkpoint of run "+runID)
 	})
 	return c, err
 }

@@ -1,7 +1,6 @@
 package store
 
 import (
-	"encoding/json"
 	"fmt"
 	"time"
 
@@ -57,14 +56,18 @@ func (s *Store) AddReplay(r Replay) error {
 		if _, err := getRun(tx, runID); err != nil {
 			return err
 		}
-		if tx.Bucket(bucketTrials).Bucket([]byte(runID)).Get(seqKey(seq)) == nil {
+		trialsOfRun, err := trialsBucket(tx, runID)
+		if err != nil {
+			return err
+		}
+		if trialsOfRun.Get(seqKey(seq)) == nil {
 			return fmt.Errorf("trial %s: %w", r.Trial, ErrNotFound)
 		}
 		b := tx.Bucket(bucketReplays)
 		var list []Replay
 		if v := b.Get([]byte(r.Trial)); v != nil {
-			if err := json.Unmarshal(v, &list); err != nil {
-				return fmt.Errorf("store: decode replays of %s: %w", r.Trial, err)
+			if err := decodeRecord(v, &list, "replays of trial "+r.Trial); err != nil {
+				return err
 			}
 		}
 		list = append(list, r)
@@ -80,7 +83,7 @@ func (s *Store) Replays(trialID string) ([]Replay, error) {
 		if v == nil {
 			return nil
 		}
-		return json.Unmarshal(v, &list)
+		return decodeRecord(v, &list, "replays of trial "+trialID)
 	})
 	return list, err
 }

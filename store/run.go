@@ -116,8 +116,8 @@ func (s *Store) Runs() ([]Run, error) {
 	err := s.view(func(tx *bolt.Tx) error {
 		return tx.Bucket(bucketRuns).ForEach(func(k, v []byte) error {
 			var r Run
-			if err := json.Unmarshal(v, &r); err != nil {
-				return fmt.Errorf("store: decode run %s: %w", k, err)
+			if err := decodeRecord(v, &r, "run "+string(k)); err != nil {
+				return err
 			}
 			list = append(list, r)
 			return nil
@@ -148,10 +148,21 @@ func getRun(tx *bolt.Tx, id string) (Run, error) {
 		return Run{}, fmt.Errorf("run %q: %w: list runs with `nas runs`", id, ErrNotFound)
 	}
 	var r Run
-	if err := json.Unmarshal(v, &r); err != nil {
-		return Run{}, fmt.Errorf("store: decode run %s: %w", id, err)
+	if err := decodeRecord(v, &r, "run "+id); err != nil {
+		return Run{}, err
 	}
 	return r, nil
+}
+
+// decodeRecord decodes the stored JSON record data into v. name names the
+// record in messages, such as "run r3". Only this package writes records,
+// so one that does not decode means the file was changed or damaged, and
+// the error wraps ErrCorrupt.
+func decodeRecord(data []byte, v any, name string) error {
+	if err := json.Unmarshal(data, v); err != nil {
+		return fmt.Errorf("store: %w: %s does not decode: %w; the file was changed or damaged after nas wrote it, so restore it from a backup", ErrCorrupt, name, err)
+	}
+	return nil
 }
 
 func putJSON(b *bolt.Bucket, key []byte, v any) error {

@@ -34,7 +34,9 @@ var (
 	ErrNotFound = errors.New("not found")
 
 	// ErrCorrupt is returned by Open when the file is not a bbolt database,
-	// is truncated, or lacks the buckets of a store.
+	// is truncated, or lacks the buckets of a store, and by any method that
+	// finds a stored record that does not decode or a run without its
+	// trials bucket.
 	ErrCorrupt = errors.New("corrupt store")
 
 	// ErrLayout is returned by Open when the store's layout version is not

@@ -95,9 +95,9 @@ func putTrials(tx *bolt.Tx, runID string, trials []Trial) error {
 	if err != nil {
 		return err
 	}
-	b := tx.Bucket(bucketTrials).Bucket([]byte(runID))
-	if b == nil {
-		return fmt.Errorf("store: run %s has no trials bucket: %w", runID, ErrCorrupt)
+	b, err := trialsBucket(tx, runID)
+	if err != nil {
+		return err
 	}
 	for i, t := range trials {
 		want := r.Trials + i + 1
@@ -125,11 +125,15 @@ func (s *Store) Trial(runID string, seq int) (Trial, error) {
 		if _, err := getRun(tx, runID); err != nil {
 			return err
 		}
-		v := tx.Bucket(bucketTrials).Bucket([]byte(runID)).Get(seqKey(seq))
+		b, err := trialsBucket(tx, runID)
+		if err != nil {
+			return err
+		}
+		v := b.Get(seqKey(seq))
 		if v == nil {
 			return fmt.Errorf("trial %s: %w: run %s has no trial %d; list them with `nas best --run %s`", TrialID(runID, seq), ErrNotFound, runID, seq, runID)
 		}
-		return json.Unmarshal(v, &t)
+		return decodeRecord(v, &t, "trial "+TrialID(runID, seq))
 	})
 	return t, err
 }
@@ -141,14 +145,37 @@ func (s *Store) Trials(runID string) ([]Trial, error) {
 		if _, err := getRun(tx, runID); err != nil {
 			return err
 		}
-		return tx.Bucket(bucketTrials).Bucket([]byte(runID)).ForEach(func(k, v []byte) error {
+		b, err := trialsBucket(tx, runID)
+		if err != nil {
+			return err
+		}
+		return b.ForEach(func(k, v []byte) error {
 			var t Trial
-			if err := json.Unmarshal(v, &t); err != nil {
-				return fmt.Errorf("store: decode trial %s/%d: %w", runID, binary.BigEndian.Uint64(k), err)
+			if err := decodeRecord(v, &t, "trial "+trialKeyName(runID, k)); err != nil {
+				return err
 			}
 			list = append(list, t)
 			return nil
 		})
 	})
 	return list, err
+}
+
+// trialsBucket returns the bucket of run runID's trials, which CreateRun
+// makes with the run, or an error wrapping ErrCorrupt when it is missing.
+func trialsBucket(tx *bolt.Tx, runID string) (*bolt.Bucket, error) {
+	b := tx.Bucket(bucketTrials).Bucket([]byte(runID))
+	if b == nil {
+		return nil, fmt.Errorf("store: %w: run %s has no trials bucket; restore the store from a backup", ErrCorrupt, runID)
+	}
+	return b, nil
+}
+
+// trialKeyName returns the trial id of a key in a run's trials bucket, or
+// the key in hex when it is not an 8-byte sequence number.
+func trialKeyName(runID string, key []byte) string {
+	if len(key) != 8 {
+		return fmt.Sprintf("%s/%x", runID, key)
+	}
+	return TrialID(runID, int(binary.BigEndian.Uint64(key)))
 }
