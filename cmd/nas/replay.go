@@ -44,11 +44,14 @@ func newReplayCmd(a *app) *cobra.Command {
 supernet's) on the full training split of the run's data, with a cosine
 learning-rate schedule and light augmentation, and evaluates it on the test
 split. It seeds the weights and the data order with the run's seed unless
---seed is given. The result is stored with the trial, then the weights are
-written as safetensors to --out and the architecture as JSON beside them
-(FILE with .arch.json in place of .safetensors). An existing --out is
+--seed is given. The weights are written as safetensors to --out and the
+architecture as JSON beside them (FILE with .arch.json in place of
+.safetensors), then the result is stored with the trial. An existing --out,
+and a store that another nas process writes or that cannot be written, are
 rejected before training; without --out the first free name of
-RUN-SEQ.safetensors, RUN-SEQ-2.safetensors, ... is used.
+RUN-SEQ.safetensors, RUN-SEQ-2.safetensors, ... is used. If the store fails
+after training all the same, the error names the files and the test
+accuracy.
 
 TRIAL is RUN/SEQ, such as r3/17 or 3/17, or SEQ alone for the newest run.`,
 		Args: cobra.ExactArgs(1),
@@ -93,7 +96,8 @@ type replayReport = store.Replay
 
 func replayTrial(ctx context.Context, a *app, opts replayOptions, id string, seedSet bool) error {
 	// Read the trial and its run, then release the store while training.
-	s, err := openStoreForRead(storePath(opts.store))
+	path := storePath(opts.store)
+	s, err := openStoreForRead(path)
 	if err != nil {
 		return err
 	}
@@ -122,6 +126,13 @@ func replayTrial(ctx context.Context, a *app, opts replayOptions, id string, see
 	// in a second rather than after the training.
 	weights, archFile, err := replayOutputs(opts.out, t.ID())
 	if err != nil {
+		return err
+	}
+
+	// Check that the result can be recorded before training, so that a
+	// store that another process writes, or that cannot be written, fails
+	// in a second rather than after the training.
+	if err := checkStoreWritable(path); err != nil {
 		return err
 	}
 
@@ -155,8 +166,9 @@ func replayTrial(ctx context.Context, a *app, opts replayOptions, id string, see
 		return err
 	}
 
-	// Store the result with the trial first, so that a failed file write
-	// does not lose the measured accuracy.
+	// Write the weights and the architecture, then record the result with
+	// the trial. A store that fails now loses neither the files nor the
+	// accuracy, since the error names them.
 	r := store.Replay{
 		Trial: t.ID(), Epochs: opts.epochs, Seed: seed,
 		TrainImages: train.Len(), TestImages: test.Len(), TrainSplitImages: ds.Train.Len(), TestSplitImages: ds.Test.Len(),
@@ -164,28 +176,14 @@ func replayTrial(ctx context.Context, a *app, opts replayOptions, id string, see
 		Params: cost.Params, MACs: cost.MACs, LatencyMS: latencyMS, WallSeconds: res.Wall.Seconds(),
 		Weights: weights, ArchFile: archFile, CodeVersion: codeVersion(), Time: time.Now().UTC(),
 	}
-	s, err = openStoreForWrite(storePath(opts.store))
-	if err != nil {
-		return fmt.Errorf("store the replay of %s (test accuracy %.4f): %w", t.ID(), res.TestAccuracy, err)
-	}
-	err = s.AddReplay(r)
-	s.Close()
-	if err != nil {
-		return fmt.Errorf("store the replay of %s (test accuracy %.4f): %w", t.ID(), res.TestAccuracy, err)
-	}
-
-	// Write the weights and the architecture.
 	cfgJSON, _ := json.Marshal(cfg)
 	meta := map[string]string{"trial": t.ID(), "train_config": string(cfgJSON), "dataset": run.Dataset}
-	if err := writeReplayFile(weights, func(f *os.File) error { return res.Child.SaveWeights(f, meta) }); err != nil {
-		return fmt.Errorf("%w (the replay result is stored, see `nas show %s`)", err, t.ID())
+	if err := writeReplayFiles(&r, *arch, func(f *os.File) error { return res.Child.SaveWeights(f, meta) }); err != nil {
+		return replayFileError(err, r, recordReplay(path, r))
 	}
-	archJSON, _ := json.MarshalIndent(arch, "", "  ")
-	if err := writeReplayFile(archFile, func(f *os.File) error {
-		_, err := f.Write(append(archJSON, '\n'))
-		return err
-	}); err != nil {
-		return fmt.Errorf("%w (the replay result is stored, see `nas show %s`, and the weights are in %s)", err, t.ID(), weights)
+	if err := recordReplay(path, r); err != nil {
+		return fmt.Errorf("record the replay of %s in the store: %w; the replay itself succeeded: test accuracy %.4f on %d images, weights in %s, architecture in %s",
+			t.ID(), err, r.TestAccuracy, r.TestImages, r.Weights, r.ArchFile)
 	}
 
 	if opts.asJSON {
@@ -199,6 +197,62 @@ func replayTrial(ctx context.Context, a *app, opts replayOptions, id string, see
 	fmt.Fprintf(a.stdout, "latency        %.3f ms (batch 1, one thread)\n", latencyMS)
 	fmt.Fprintf(a.stdout, "weights        %s\narchitecture   %s\n", weights, archFile)
 	return nil
+}
+
+// checkStoreWritable returns the error of opening the store at path for
+// writing, and nil when that works. It releases the store at once.
+func checkStoreWritable(path string) error {
+	s, err := openStoreForWrite(path)
+	if err != nil {
+		return err
+	}
+	return s.Close()
+}
+
+// recordReplay adds r to the store at path.
+func recordReplay(path string, r store.Replay) error {
+	s, err := openStoreForWrite(path)
+	if err != nil {
+		return err
+	}
+	err = s.AddReplay(r)
+	if cerr := s.Close(); err == nil {
+		err = cerr
+	}
+	return err
+}
+
+// writeReplayFiles writes the weights file r.Weights through saveWeights,
+// then the architecture file r.ArchFile. It clears the name of each file
+// it did not write, so that r records only files that exist.
+func writeReplayFiles(r *store.Replay, arch searchspace.Arch, saveWeights func(*os.File) error) error {
+	if err := writeReplayFile(r.Weights, saveWeights); err != nil {
+		r.Weights, r.ArchFile = "", ""
+		return err
+	}
+	archJSON, _ := json.MarshalIndent(arch, "", "  ")
+	if err := writeReplayFile(r.ArchFile, func(f *os.File) error {
+		_, err := f.Write(append(archJSON, '\n'))
+		return err
+	}); err != nil {
+		r.ArchFile = ""
+		return err
+	}
+	return nil
+}
+
+// replayFileError returns the error of a replay whose output file failed
+// to write (writeErr), after r, which names only the files written, was
+// recorded with the error recordErr.
+func replayFileError(writeErr error, r store.Replay, recordErr error) error {
+	kept := fmt.Sprintf("test accuracy %.4f on %d images", r.TestAccuracy, r.TestImages)
+	if r.Weights != "" {
+		kept += ", weights in " + r.Weights
+	}
+	if recordErr != nil {
+		return fmt.Errorf("%w, and recording the replay of %s in the store failed too: %w; the replay's %s", writeErr, r.Trial, recordErr, kept)
+	}
+	return fmt.Errorf("%w; the replay result is stored (%s), see `nas show %s`", writeErr, kept, r.Trial)
 }
 
 // checkReplayMemory rejects a replay of arch, the architecture of trial,

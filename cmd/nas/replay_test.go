@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -111,6 +112,91 @@ func TestReplayDefaultNameFree(t *testing.T) {
 		if st.Mode().Perm() != 0o644 {
 			t.Errorf("%s mode = %v, want -rw-r--r--", name, st.Mode().Perm())
 		}
+	}
+}
+
+// TestReplayLockedStoreFailsFast checks that a replay on a store that
+// another process writes fails before it trains, and stores nothing.
+func TestReplayLockedStoreFailsFast(t *testing.T) {
+	needFashionMNIST(t)
+	db := resultsFixture(t)
+	holder, err := store.Open(db, store.Options{NoSync: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := filepath.Join(t.TempDir(), "w.safetensors")
+	code, _, stderr := runCommand(t, cmdArgs(quickReplay, "--store", db, "--out", out)...)
+	holder.Close()
+
+	if code != exitFailure {
+		t.Errorf("exit %d, want %d: %s", code, exitFailure, stderr)
+	}
+	if !strings.Contains(stderr, "in use by another nas process") {
+		t.Errorf("error does not say the store is in use:\n%s", stderr)
+	}
+	if strings.Contains(stderr, "msg=replay") || strings.Contains(stderr, "msg=epoch") {
+		t.Errorf("replay started training on a locked store:\n%s", stderr)
+	}
+	assertNoFile(t, out)
+	if n := len(storedReplays(t, db, "r1/1")); n != 0 {
+		t.Errorf("%d replays stored, want 0", n)
+	}
+}
+
+// lockOnLogWriter collects a command's stderr and opens the store at path
+// for writing, as another nas process would, at the first write that
+// contains trigger. The test closes the store.
+type lockOnLogWriter struct {
+	mu      sync.Mutex
+	buf     bytes.Buffer
+	trigger string
+	path    string
+	holder  *store.Store
+	err     error
+}
+
+func (w *lockOnLogWriter) Write(p []byte) (int, error) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if w.holder == nil && w.err == nil && bytes.Contains(p, []byte(w.trigger)) {
+		w.holder, w.err = store.Open(w.path, store.Options{NoSync: true})
+	}
+	return w.buf.Write(p)
+}
+
+// TestReplayStoreLockedAfterTraining checks that a store taken by another
+// process during the training loses nothing: the weights are written and
+// the error names them and the test accuracy.
+func TestReplayStoreLockedAfterTraining(t *testing.T) {
+	needFashionMNIST(t)
+	db := resultsFixture(t)
+	out := filepath.Join(t.TempDir(), "w.safetensors")
+	// Train logs "test" once it has evaluated the child.
+	stderr := &lockOnLogWriter{trigger: "msg=test", path: db}
+	var stdout bytes.Buffer
+	code := run(context.Background(), cmdArgs(quickReplay, "--store", db, "--out", out), &stdout, stderr)
+	if stderr.holder != nil {
+		stderr.holder.Close()
+	}
+	if stderr.err != nil || stderr.holder == nil {
+		t.Fatalf("the test did not lock the store during the replay (err %v):\n%s", stderr.err, stderr.buf.String())
+	}
+
+	if code != exitFailure {
+		t.Errorf("exit %d, want %d: %s", code, exitFailure, stderr.buf.String())
+	}
+	for _, want := range []string{"in use by another nas process", "test accuracy", "weights in " + out, "architecture in " + archFileFor(out)} {
+		if !strings.Contains(stderr.buf.String(), want) {
+			t.Errorf("error does not contain %q:\n%s", want, stderr.buf.String())
+		}
+	}
+	for _, path := range []string{out, archFileFor(out)} {
+		if _, err := os.Stat(path); err != nil {
+			t.Errorf("replay output: %v", err)
+		}
+	}
+	if n := len(storedReplays(t, db, "r1/1")); n != 0 {
+		t.Errorf("%d replays stored in a locked store, want 0", n)
 	}
 }
 
