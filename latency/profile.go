@@ -135,6 +135,12 @@ func Profile(ctx context.Context, s searchspace.Space, opts ProfileOptions) (*Ta
 	}
 	t.OverheadMs, t.Scale = calibrate(sums, measured)
 	t.CalibrationSamples = len(sums)
+
+	// An import would reject a table that fails Decode's checks, so Profile
+	// does not return one either.
+	if err := t.check(); err != nil {
+		return nil, fmt.Errorf("latency: profile of space %s gave an invalid table: %w; profile it again", s.Name, err)
+	}
 	return t, nil
 }
 
@@ -176,16 +182,27 @@ func SampleArch(s searchspace.Space, rng *rand.Rand) (searchspace.Arch, error) {
 	return a, nil
 }
 
-// calibrate fits measured ≈ overhead + scale·sum by least squares. It
-// keeps scale 1 and returns the median difference as the overhead when
-// there are fewer than 3 points, no spread in sum, or a fitted scale
-// outside [0.5, 2], which it takes for a fit to noise. With no points it
-// returns 0 and 1.
+// calibrate fits measured ≈ overhead + scale·sum by least squares (fitLine).
+// A negative overhead would predict a negative latency for a small enough
+// child, so when the fit gives one, calibrate fits the scale alone with the
+// overhead at 0 (fitScale). With no points it returns 0 and 1.
 func calibrate(sums, measured []float64) (overhead, scale float64) {
-	n := len(sums)
-	if n == 0 {
+	if len(sums) == 0 {
 		return 0, 1
 	}
+	overhead, scale = fitLine(sums, measured)
+	if overhead >= 0 {
+		return overhead, scale
+	}
+	return 0, fitScale(sums, measured)
+}
+
+// fitLine fits measured ≈ overhead + scale·sum by least squares. It keeps
+// scale 1 and returns the median difference as the overhead when there are
+// fewer than 3 points, no spread in sum, or a fitted scale outside [0.5, 2],
+// which it takes for a fit to noise. sums must not be empty.
+func fitLine(sums, measured []float64) (overhead, scale float64) {
+	n := len(sums)
 	diffs := make([]float64, n)
 	for i := range sums {
 		diffs[i] = measured[i] - sums[i]
@@ -215,6 +232,25 @@ func calibrate(sums, measured []float64) (overhead, scale float64) {
 		return median(diffs), 1
 	}
 	return meanY - scale*meanX, scale
+}
+
+// fitScale fits measured ≈ scale·sum by least squares: Σ sum·measured / Σ
+// sum². It returns 1 for a scale outside [0.5, 2], which it takes for a fit
+// to noise.
+func fitScale(sums, measured []float64) float64 {
+	var sxy, sxx float64
+	for i := range sums {
+		sxy += sums[i] * measured[i]
+		sxx += sums[i] * sums[i]
+	}
+	if sxx == 0 {
+		return 1
+	}
+	scale := sxy / sxx
+	if !(scale >= 0.5 && scale <= 2) {
+		return 1
+	}
+	return scale
 }
 
 func median(v []float64) float64 {

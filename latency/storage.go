@@ -39,10 +39,14 @@ type indexEntry struct {
 }
 
 // Save stores t under its space and machine, replacing a table of the same
-// pair, and makes it the table Load returns for its space. The table is
-// written before the index and the pointer, so an interrupted Save leaves
-// at worst a table that Load does not pick.
+// pair, and makes it the table Load returns for its space. It first checks
+// t as Decode does and stores nothing when t fails. The table is written
+// before the index and the pointer, so an interrupted Save leaves at worst
+// a table that Load does not pick.
 func Save(st *store.Store, t *Table) error {
+	if err := t.check(); err != nil {
+		return fmt.Errorf("latency: save table of space %s: invalid table: %w", t.Space, err)
+	}
 	data, err := t.Encode()
 	if err != nil {
 		return err

@@ -117,3 +117,49 @@ func TestStorageCorruptRecords(t *testing.T) {
 		t.Errorf("Save with an index that does not decode: %v, want store.ErrCorrupt", err)
 	}
 }
+
+func TestStorageSaveRejectsInvalid(t *testing.T) {
+	st := openStore(t)
+	good := profileTiny(t)
+	if err := Save(st, good); err != nil {
+		t.Fatal(err)
+	}
+	bad := profileTiny(t)
+	bad.Machine.CPU = "Cortex-A76"
+	bad.OverheadMs = -100
+	keys := []string{
+		indexKey,
+		currentKey(good.Space, good.SpaceHash),
+		tableKey(good.Space, good.SpaceHash, good.Machine.ID()),
+		tableKey(bad.Space, bad.SpaceHash, bad.Machine.ID()),
+	}
+	before := latencyRecords(t, st, keys)
+
+	err := Save(st, bad)
+	if err == nil || !strings.Contains(err.Error(), "overhead_ms -100") {
+		t.Fatalf("Save of a table with overhead -100 ms: err = %v, want one naming overhead_ms -100", err)
+	}
+	after := latencyRecords(t, st, keys)
+	for _, key := range keys {
+		if after[key] != before[key] {
+			t.Errorf("record %s changed by a rejected Save", key)
+		}
+	}
+	if before[keys[3]] != "" {
+		t.Errorf("record %s existed before the Save", keys[3])
+	}
+}
+
+// latencyRecords returns the values of keys in the store's latency bucket.
+func latencyRecords(t *testing.T, st *store.Store, keys []string) map[string]string {
+	t.Helper()
+	out := map[string]string{}
+	for _, key := range keys {
+		v, err := st.Latency(key)
+		if err != nil {
+			t.Fatal(err)
+		}
+		out[key] = string(v)
+	}
+	return out
+}

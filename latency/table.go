@@ -112,13 +112,19 @@ func (t *Table) buildIndex() {
 // milliseconds: OverheadMs + Scale·Σ, where Σ is the sum of the median
 // latencies of a's entries (ArchKeys). It returns an error wrapping
 // ErrMissingEntry and naming the first missing entry when the table lacks
-// one; it never counts a missing entry as 0.
+// one; it never counts a missing entry as 0. It returns an error instead
+// of a prediction that is not finite or not above 0, which a table that
+// passed Decode never gives.
 func (t *Table) Predict(a searchspace.Arch) (float64, error) {
 	sum, err := t.sumEntries(a)
 	if err != nil {
 		return 0, err
 	}
-	return t.OverheadMs + t.Scale*sum, nil
+	ms := t.OverheadMs + t.Scale*sum
+	if !finiteAboveZero(ms) {
+		return 0, fmt.Errorf("latency: predict architecture %s: %v ms from overhead_ms %v + scale %v × %v ms of entries is not a latency; check the table of space %s, machine %s with `nas latency export`, and profile the space again with `nas latency profile`", a.ID(), ms, t.OverheadMs, t.Scale, sum, t.Space, t.Machine.ID())
+	}
+	return ms, nil
 }
 
 // sumEntries returns the sum of the median latencies of a's entries,
@@ -145,8 +151,9 @@ func (t *Table) Latency(ctx context.Context, a searchspace.Arch) (float64, error
 }
 
 // CheckSpace returns an error wrapping ErrSpaceMismatch when t was measured
-// for another space than s, or wrapping ErrMissingEntry when t lacks an
-// entry of s. A table that passes predicts every child of s.
+// for another space than s or holds an entry that s does not produce, or
+// wrapping ErrMissingEntry when t lacks an entry of s. A table that passes
+// predicts every child of s.
 func (t *Table) CheckSpace(s searchspace.Space) error {
 	if hash := SpaceHash(s); t.SpaceHash != hash {
 		return fmt.Errorf("latency: %w: it was profiled for space %s (hash %s, input %dx%dx%d, %d classes), not %s (hash %s, input %dx%dx%d, %d classes); pass the same --space, --input and --classes it was profiled with, or profile this space",
@@ -158,13 +165,27 @@ func (t *Table) CheckSpace(s searchspace.Space) error {
 		return err
 	}
 	var missing []string
+	produced := make(map[string]bool, len(keys))
 	for _, k := range keys {
+		produced[k.String()] = true
 		if _, ok := t.Entry(k); !ok {
 			missing = append(missing, k.String())
 		}
 	}
 	if len(missing) > 0 {
 		return fmt.Errorf("latency: %w for %d of the %d layer configurations of space %s, the first %s; profile the space again with `nas latency profile`", ErrMissingEntry, len(missing), len(keys), s.Name, missing[0])
+	}
+
+	// An entry the space cannot produce means the table was built from
+	// another space, or edited, even though the hash matches.
+	var extra []string
+	for _, e := range t.Entries {
+		if !produced[e.Key] {
+			extra = append(extra, e.Key)
+		}
+	}
+	if len(extra) > 0 {
+		return fmt.Errorf("latency: %w: %d of its entries are layer configurations that space %s does not produce, the first %s; profile the space again with `nas latency profile`", ErrSpaceMismatch, len(extra), s.Name, extra[0])
 	}
 	return nil
 }
@@ -180,29 +201,33 @@ func (t *Table) Encode() ([]byte, error) {
 	return buf.Bytes(), nil
 }
 
-// Decode parses a table that Encode wrote and checks it: the format
-// version, the machine and space fields, every entry key (ParseKey), no
-// duplicate keys, and finite, non-negative statistics with a count of at
-// least 1. Unknown fields are rejected. It does not check the table against
-// a space; call CheckSpace.
+// Decode parses a table that Encode wrote and checks it. The format
+// version, the machine and the space fields must be set. The overhead must
+// be finite and at least 0, and the scale finite and above 0. Every entry
+// key must parse (ParseKey) and appear once, with a count of at least 1,
+// finite medians and means above 0, and finite variances and CVs of at
+// least 0. These checks keep every prediction finite and above 0. Unknown
+// fields are rejected. Decode does not check the table against a space;
+// call CheckSpace.
 func Decode(data []byte) (*Table, error) {
 	var t Table
 	dec := json.NewDecoder(bytes.NewReader(data))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(&t); err != nil {
-		return nil, fmt.Errorf("latency: decode table: %w", err)
+		return nil, fmt.Errorf("latency: decode table: %w; pass a file that `nas latency export` wrote", err)
 	}
 	if dec.More() {
-		return nil, fmt.Errorf("latency: decode table: trailing data after the JSON object")
+		return nil, fmt.Errorf("latency: decode table: trailing data after the JSON object; pass a file that `nas latency export` wrote")
 	}
 	if err := t.check(); err != nil {
-		return nil, fmt.Errorf("latency: invalid table: %w", err)
+		return nil, fmt.Errorf("latency: invalid table: %w; correct the field, or export the table again with `nas latency export` from the store it was profiled in", err)
 	}
 	t.buildIndex()
 	return &t, nil
 }
 
-// check validates the fields of a decoded table.
+// check validates the fields of a table. Its messages name each field by
+// its JSON name, since people edit exported tables.
 func (t *Table) check() error {
 	switch {
 	case t.Format != FormatVersion:
@@ -212,13 +237,13 @@ func (t *Table) check() error {
 	case len(t.SpaceHash) != 12:
 		return fmt.Errorf("space hash %q must be 12 hex digits", t.SpaceHash)
 	case t.Machine.CPU == "" || t.Machine.Threads < 1:
-		return fmt.Errorf("machine %+v needs a CPU name and a thread count of at least 1", t.Machine)
-	case math.IsNaN(t.OverheadMs) || math.IsInf(t.OverheadMs, 0):
-		return fmt.Errorf("overhead %v ms is not finite", t.OverheadMs)
-	case !finiteNonNegative(t.Scale) || t.Scale == 0:
-		return fmt.Errorf("scale %v must be finite and positive", t.Scale)
+		return fmt.Errorf("machine %+v needs a CPU name and a thread count (threads) of at least 1", t.Machine)
+	case !finiteAtLeastZero(t.OverheadMs):
+		return fmt.Errorf("overhead_ms %v must be finite and at least 0 (a negative overhead gives small children negative latencies); use 0 for an uncalibrated table", t.OverheadMs)
+	case !finiteAboveZero(t.Scale):
+		return fmt.Errorf("scale %v must be finite and above 0; use 1 for an uncalibrated table", t.Scale)
 	case t.CalibrationSamples < 0:
-		return fmt.Errorf("calibration sample count %d is negative", t.CalibrationSamples)
+		return fmt.Errorf("calibration_samples %d is negative; use 0 for an uncalibrated table", t.CalibrationSamples)
 	case t.Clock != ClockWall && t.Clock != ClockThreadCPU:
 		return fmt.Errorf("clock %q must be %s or %s", t.Clock, ClockWall, ClockThreadCPU)
 	case len(t.Entries) == 0:
@@ -233,20 +258,44 @@ func (t *Table) check() error {
 			return fmt.Errorf("entry %d: duplicate key %s", i, e.Key)
 		}
 		seen[e.Key] = true
-		if e.Count < 1 {
-			return fmt.Errorf("entry %s: count %d must be at least 1", e.Key, e.Count)
-		}
-		for _, v := range []float64{e.MedianMs, e.MeanMs, e.VarianceMs2, e.CV} {
-			if !finiteNonNegative(v) {
-				return fmt.Errorf("entry %s: statistic %v must be finite and non-negative", e.Key, v)
-			}
+		if err := e.check(); err != nil {
+			return fmt.Errorf("entry %d (%s): %w", i, e.Key, err)
 		}
 	}
 	return nil
 }
 
-func finiteNonNegative(v float64) bool {
+// check validates the count and statistics of an entry. A median of 0
+// would let a layer cost nothing, so medians and means must be above 0.
+func (e Entry) check() error {
+	if e.Count < 1 {
+		return fmt.Errorf("count %d must be at least 1", e.Count)
+	}
+	for _, f := range []struct {
+		name string
+		v    float64
+	}{{"median_ms", e.MedianMs}, {"mean_ms", e.MeanMs}} {
+		if !finiteAboveZero(f.v) {
+			return fmt.Errorf("%s %v must be finite and above 0", f.name, f.v)
+		}
+	}
+	for _, f := range []struct {
+		name string
+		v    float64
+	}{{"variance_ms2", e.VarianceMs2}, {"cv", e.CV}} {
+		if !finiteAtLeastZero(f.v) {
+			return fmt.Errorf("%s %v must be finite and at least 0", f.name, f.v)
+		}
+	}
+	return nil
+}
+
+func finiteAtLeastZero(v float64) bool {
 	return !math.IsNaN(v) && !math.IsInf(v, 0) && v >= 0
+}
+
+func finiteAboveZero(v float64) bool {
+	return !math.IsNaN(v) && !math.IsInf(v, 0) && v > 0
 }
 
 // Summary returns a one-line description of t for people.

@@ -193,16 +193,27 @@ func TestTableDecodeRejects(t *testing.T) {
 		{"short hash", func(m map[string]any) { m["space_hash"] = "abc" }, "12 hex digits"},
 		{"clock", func(m map[string]any) { m["clock"] = "tsc" }, `clock "tsc"`},
 		{"zero scale", func(m map[string]any) { m["scale"] = 0 }, "scale 0"},
+		{"negative scale", func(m map[string]any) { m["scale"] = -1.5 }, "scale -1.5"},
+		{"negative overhead", func(m map[string]any) { m["overhead_ms"] = -100 }, "overhead_ms -100"},
+		{"negative calibration samples", func(m map[string]any) { m["calibration_samples"] = -3 }, "calibration_samples -3"},
+		{"no threads", func(m map[string]any) { m["machine"].(map[string]any)["threads"] = 0 }, "threads"},
 		{"no entries", func(m map[string]any) { m["entries"] = []any{} }, "no entries"},
 		{"bad key", func(m map[string]any) { entry(m, 0)["key"] = "mbconv/8/c4-4/k4/t1/s1" }, "must be odd"},
 		{"duplicate key", func(m map[string]any) { entry(m, 1)["key"] = entry(m, 0)["key"] }, "duplicate key"},
 		{"zero count", func(m map[string]any) { entry(m, 0)["count"] = 0 }, "count 0"},
-		{"negative median", func(m map[string]any) { entry(m, 0)["median_ms"] = -1 }, "statistic -1"},
+		{"negative median", func(m map[string]any) { entry(m, 0)["median_ms"] = -1 }, "median_ms -1"},
+		{"zero median", func(m map[string]any) { entry(m, 2)["median_ms"] = 0 }, "median_ms 0"},
+		{"zero mean", func(m map[string]any) { entry(m, 0)["mean_ms"] = 0 }, "mean_ms 0"},
+		{"negative variance", func(m map[string]any) { entry(m, 0)["variance_ms2"] = -0.5 }, "variance_ms2 -0.5"},
+		{"negative cv", func(m map[string]any) { entry(m, 0)["cv"] = -0.1 }, "cv -0.1"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			_, err := Decode(mutate(t, table, tc.change))
 			if err == nil || !strings.Contains(err.Error(), tc.want) {
 				t.Errorf("error %v, want one containing %q", err, tc.want)
+			}
+			if err != nil && !strings.Contains(err.Error(), "nas latency export") {
+				t.Errorf("error %q does not say how to get a valid table", err)
 			}
 		})
 	}
@@ -244,5 +255,82 @@ func TestTableCheckSpaceMissing(t *testing.T) {
 	}
 	if !strings.Contains(err.Error(), removed) || !strings.Contains(err.Error(), "1 of the 34") {
 		t.Errorf("error %q does not name the 1 missing entry %s", err, removed)
+	}
+}
+
+func TestTableCheckSpaceExtraEntry(t *testing.T) {
+	table := profileTiny(t)
+	// A valid key that the tiny space cannot produce: its widest block has
+	// 8 output channels.
+	extra := "mbconv/8/c4-64/k3/t2/s1"
+	table.Entries = append(table.Entries, Entry{Key: extra, Count: 1, MedianMs: 1, MeanMs: 1})
+	table.buildIndex()
+	err := table.CheckSpace(tinySpace())
+	if !errors.Is(err, ErrSpaceMismatch) {
+		t.Fatalf("error %v, want ErrSpaceMismatch", err)
+	}
+	if !strings.Contains(err.Error(), extra) {
+		t.Errorf("error %q does not name the extra entry %s", err, extra)
+	}
+}
+
+func TestTablePredictNeverNegative(t *testing.T) {
+	a := searchspace.Arch{
+		Input: searchspace.Shape{Height: 8, Width: 8, Channels: 1}, Classes: 3, Resolution: 8, Alpha: 1,
+		Stem: searchspace.Stem{Out: 4, Kernel: 3, Stride: 1},
+		Head: searchspace.Head{Out: 0},
+	}
+	medians := map[string]float64{"stem/8x8x1/r8/k3/s1/c4": 0.05, "classifier/8/c4-3": 0.07}
+	for _, tc := range []struct {
+		name            string
+		overhead, scale float64
+	}{
+		{"negative overhead", -100, 1},
+		{"negative scale", 0, -1},
+		{"NaN overhead", math.NaN(), 1},
+		{"NaN scale", 0, math.NaN()},
+		{"infinite scale", 0, math.Inf(1)},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			table := handTable(medians)
+			table.OverheadMs, table.Scale = tc.overhead, tc.scale
+			ms, err := table.Predict(a)
+			if err == nil {
+				t.Errorf("Predict = %v ms, want an error", ms)
+			}
+		})
+	}
+}
+
+func TestCalibrateOverheadNonNegative(t *testing.T) {
+	for _, tc := range []struct {
+		name          string
+		sums, measure []float64
+		scale         float64
+	}{
+		// Least squares gives 0.7·sum − 0.2, so the scale alone is fitted:
+		// Σxy/Σx² = 8.6/14.
+		{"line", []float64{1, 2, 3}, []float64{0.5, 1.2, 1.9}, 8.6 / 14},
+		// One child: the median difference, −1 ms, is replaced by the
+		// ratio 1/2.
+		{"one child", []float64{2}, []float64{1}, 0.5},
+		// The ratio is outside [0.5, 2], so no calibration.
+		{"far off", []float64{4, 8}, []float64{1, 2}, 1},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			overhead, scale := calibrate(tc.sums, tc.measure)
+			if overhead != 0 {
+				t.Errorf("overhead = %v ms, want 0", overhead)
+			}
+			if math.Abs(scale-tc.scale) > 1e-12 {
+				t.Errorf("scale = %v, want %v", scale, tc.scale)
+			}
+		})
+	}
+
+	// A positive intercept is kept as it is.
+	overhead, scale := calibrate([]float64{1, 2, 3}, []float64{1.5, 2.5, 3.5})
+	if math.Abs(overhead-0.5) > 1e-12 || math.Abs(scale-1) > 1e-12 {
+		t.Errorf("calibrate of measured = sum + 0.5: overhead %v, scale %v; want 0.5, 1", overhead, scale)
 	}
 }
