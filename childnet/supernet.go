@@ -49,11 +49,16 @@ func specFromSpace(space searchspace.Space) (netSpec, error) {
 	cin := s.stem.Out
 	for i, b := range space.Blocks {
 		slot := slotSpec{stride: b.Stride, cin: cin, cout: space.Channels(b.Out, alpha)}
-		if len(b.Kernels) == 0 {
-			return netSpec{}, fmt.Errorf("childnet: space %q block %d has no kernel sizes", space.Name, i)
+		// A slot that offers only skip has no kernel sizes, no weights
+		// and no layers, so its children pass their input through.
+		usesKernel := slices.ContainsFunc(b.Ops, func(op searchspace.Op) bool { return op != searchspace.OpSkip })
+		if usesKernel && len(b.Kernels) == 0 {
+			return netSpec{}, fmt.Errorf("childnet: space %q block %d offers %v but no kernel sizes; list them under kernels", space.Name, i, b.Ops)
 		}
-		kMax := slices.Max(b.Kernels)
-		tMax := 1
+		kMax, tMax := 0, 1
+		if len(b.Kernels) > 0 {
+			kMax = slices.Max(b.Kernels)
+		}
 		if len(b.Expansions) > 0 {
 			tMax = slices.Max(b.Expansions)
 		}

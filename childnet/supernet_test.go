@@ -1,6 +1,7 @@
 package childnet
 
 import (
+	"bytes"
 	"math"
 	"math/rand/v2"
 	"strings"
@@ -106,5 +107,97 @@ func TestFirstNonFiniteNamesTensor(t *testing.T) {
 			t.Errorf("with %v in head.bn.weight: FirstNonFinite = %q", v, name)
 		}
 		p.data[3] = old
+	}
+}
+
+// skipFirstYAML is a space whose first slot offers only skip, so that slot
+// has no kernel sizes, no expansion ratios and no weights.
+const skipFirstYAML = `
+name: skipfirst
+input: {height: 8, width: 8, channels: 1}
+classes: 3
+stem: {out: 8, kernel: 3, stride: 1}
+blocks:
+  - {out: 8, stride: 1, ops: [skip]}
+  - {out: 8, stride: 1, ops: [skip, mbconv], kernels: [3], expansions: [1]}
+head: {out: 0}
+width_multipliers: [1.0]
+resolution_multipliers: [1.0]
+`
+
+func TestSupernetSkipOnlySlot(t *testing.T) {
+	space, err := searchspace.ParseSpace([]byte(skipFirstYAML), searchspace.FormatYAML)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := space.Validate(); err != nil {
+		t.Fatalf("Validate: %v", err)
+	}
+	net, err := NewSupernet(space, 1)
+	if err != nil {
+		t.Fatalf("NewSupernet: %v", err)
+	}
+	for _, name := range net.names {
+		if strings.HasPrefix(name, "blocks.0.") {
+			t.Errorf("the skip-only slot has tensor %s", name)
+		}
+	}
+	if _, err := SupernetTrainingMemory(space, 4, DefaultOptimizerConfig()); err != nil {
+		t.Errorf("SupernetTrainingMemory: %v", err)
+	}
+	if err := net.SetOptimizer(DefaultOptimizerConfig()); err != nil {
+		t.Fatal(err)
+	}
+
+	// Slot 1 is the only decision: skip or mbconv.
+	decisions := space.Decisions()
+	if len(decisions) != 1 || len(decisions[0].Choices) != 2 {
+		t.Fatalf("decisions = %+v, want one with two choices", decisions)
+	}
+	w := net.NewWorker(4)
+	x, y := randomBatch(3, 4, 8, 8, 1, 3)
+	for token := range 2 {
+		arch, err := space.Decode([]int{token})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if arch.Blocks[0].Op != searchspace.OpSkip {
+			t.Fatalf("token %d: block 0 is %s, want skip", token, arch.Blocks[0].Op)
+		}
+		c, err := net.Bind(arch)
+		if err != nil {
+			t.Fatalf("Bind(%s): %v", arch.ID(), err)
+		}
+		res, err := w.TrainStep(c, x, y, 4, 0.01)
+		if err != nil {
+			t.Fatalf("TrainStep(%s): %v", arch.ID(), err)
+		}
+		if math.IsNaN(res.Loss) || math.IsInf(res.Loss, 0) || res.Loss <= 0 {
+			t.Errorf("TrainStep(%s): loss %v, want a finite positive cross-entropy", arch.ID(), res.Loss)
+		}
+
+		// The exported weights load as a standalone model with the same
+		// logits, so the skip slot passes its input through in both.
+		var file bytes.Buffer
+		if err := c.SaveWeights(&file, nil); err != nil {
+			t.Fatalf("SaveWeights(%s): %v", arch.ID(), err)
+		}
+		model, mc, _, err := LoadModel(&file)
+		if err != nil {
+			t.Fatalf("LoadModel(%s): %v", arch.ID(), err)
+		}
+		want, err := w.Logits(c, x, 4)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, err := model.NewWorker(4).Logits(mc, x, 4)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for i := range want {
+			if math.Abs(float64(got[i]-want[i])) > 1e-5 {
+				t.Fatalf("%s: standalone logit %d = %v, supernet child %v", arch.ID(), i, got[i], want[i])
+			}
+		}
 	}
 }
