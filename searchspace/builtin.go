@@ -27,21 +27,56 @@ func PresetNames() []string {
 // BuiltinSpace returns the built-in space name for images of shape input and
 // classes classes. For a preset name it returns the preset at α = 1 and
 // resolution input.Height as a space of one architecture. The space is
-// validated; an input too small for its strides is an error.
+// validated. For square images smaller than the space accepts, the error
+// names the smallest side it accepts rather than the space field that
+// failed, since a built-in space cannot be edited.
 func BuiltinSpace(name string, input Shape, classes int) (Space, error) {
-	var s Space
-	switch name {
-	case SpaceDefault:
-		s = defaultSpace(input, classes)
-	case PresetV1, PresetV2:
-		s = presetSpace(name, 1, input, classes)
-	default:
-		return Space{}, fmt.Errorf("searchspace: unknown built-in space %q; use one of %s or a space file", name, strings.Join(BuiltinNames(), ", "))
+	build, err := builtinBuilder(name)
+	if err != nil {
+		return Space{}, err
 	}
+	s := build(input, classes)
 	if err := s.Validate(); err != nil {
+		if smallest, ok := smallestSide(build, input, classes); ok && input.Height < smallest {
+			return Space{}, fmt.Errorf("built-in space %q: images of %dx%d are too small for it, since it accepts square images of at least %dx%d; resize the images to %dx%d or more, or pass a space file with fewer stride-2 slots (docs/space-format.md)",
+				name, input.Height, input.Width, smallest, smallest, smallest, smallest)
+		}
 		return Space{}, fmt.Errorf("built-in space %q for input %dx%dx%d: %w", name, input.Height, input.Width, input.Channels, err)
 	}
 	return s, nil
+}
+
+// builtinBuilder returns the function that builds the built-in space name
+// for an input shape and a class count.
+func builtinBuilder(name string) (func(Shape, int) Space, error) {
+	switch name {
+	case SpaceDefault:
+		return defaultSpace, nil
+	case PresetV1, PresetV2:
+		return func(input Shape, classes int) Space { return presetSpace(name, 1, input, classes) }, nil
+	}
+	return nil, fmt.Errorf("searchspace: unknown built-in space %q; use one of %s or a space file", name, strings.Join(BuiltinNames(), ", "))
+}
+
+// maxSmallestSide bounds the search of smallestSide. The built-in spaces
+// accept sides from 6 (default) and 17 (presets).
+const maxSmallestSide = 1024
+
+// smallestSide returns the smallest side of square images, with input's
+// channels, for which build gives a valid space with classes classes. It
+// returns false when input is not square, classes is invalid or no side up
+// to maxSmallestSide is valid, since then the input's size is not the
+// problem.
+func smallestSide(build func(Shape, int) Space, input Shape, classes int) (int, bool) {
+	if input.Height != input.Width || checkClasses(classes) != nil || input.Channels <= 0 || input.Channels > MaxSize {
+		return 0, false
+	}
+	for side := 1; side <= maxSmallestSide; side++ {
+		if build(Shape{Height: side, Width: side, Channels: input.Channels}, classes).Validate() == nil {
+			return side, true
+		}
+	}
+	return 0, false
 }
 
 // defaultSpace is a MobileNetV2-style space for 28×28 and 32×32 images. The

@@ -365,3 +365,41 @@ func TestLog10Size(t *testing.T) {
 		t.Errorf("Log10Size() = %s, want 7.595", got)
 	}
 }
+
+func TestBuiltinSpaceTooSmall(t *testing.T) {
+	// The default space needs two distinct resolutions from ρ 0.86 and 1,
+	// which round(0.86·side) < side gives from side 4. Its three stride-2
+	// slots must also halve the smaller resolution without meeting a 1×1
+	// map: 5 → 3 → 2 → 1 works, so round(0.86·side) ≥ 5 and side ≥ 6. The
+	// presets halve 5 times at ρ 1: 17 → 9 → 5 → 3 → 2 → 1.
+	for name, smallest := range map[string]int{SpaceDefault: 6, PresetV1: 17, PresetV2: 17} {
+		t.Run(name, func(t *testing.T) {
+			if _, err := BuiltinSpace(name, Shape{smallest, smallest, 3}, 10); err != nil {
+				t.Fatalf("%dx%d images: %v", smallest, smallest, err)
+			}
+			for _, side := range []int{1, smallest - 1} {
+				_, err := BuiltinSpace(name, Shape{side, side, 3}, 10)
+				if err == nil {
+					t.Fatalf("%dx%d images accepted", side, side)
+				}
+				msg := err.Error()
+				for _, want := range []string{fmt.Sprintf("%dx%d", side, side), "too small", fmt.Sprintf("at least %dx%d", smallest, smallest)} {
+					if !strings.Contains(msg, want) {
+						t.Errorf("%dx%d images: error %q does not contain %q", side, side, msg, want)
+					}
+				}
+				for _, field := range []string{"resolution_multipliers[", ".stride ="} {
+					if strings.Contains(msg, field) {
+						t.Errorf("%dx%d images: error %q names the space field %s, which a built-in space does not let the user edit", side, side, msg, field)
+					}
+				}
+			}
+		})
+	}
+
+	// Other invalid inputs keep their own message.
+	_, err := BuiltinSpace(SpaceDefault, Shape{4, 6, 1}, 10)
+	if err == nil || !strings.Contains(err.Error(), "only square inputs") {
+		t.Errorf("4x6 images: error %v, want the square-input message", err)
+	}
+}
