@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"os"
+	"strings"
 	"testing"
 
 	bolt "go.etcd.io/bbolt"
@@ -150,5 +151,26 @@ func TestCorrupt_ReadOnly(t *testing.T) {
 	}
 	if _, err := s.Run("r1"); !errors.Is(err, ErrCorrupt) {
 		t.Errorf("Run: err = %v, want ErrCorrupt", err)
+	}
+}
+
+func TestCorrupt_MessageNamesStore(t *testing.T) {
+	path := fullStore(t)
+	damage(t, path, func(tx *bolt.Tx) error {
+		return tx.Bucket(bucketRuns).Put([]byte("r1"), []byte("{"))
+	})
+	s, err := Open(path, Options{ReadOnly: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	_, err = s.Run("r1")
+	if err == nil {
+		t.Fatal("Run of a damaged record succeeded")
+	}
+	for _, want := range []string{path, "run r1", "restore it from a backup"} {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("error %q does not contain %q", err, want)
+		}
 	}
 }

@@ -160,10 +160,17 @@ func getRun(tx *bolt.Tx, id string) (Run, error) {
 // the error wraps ErrCorrupt.
 func decodeRecord(data []byte, v any, name string) error {
 	if err := json.Unmarshal(data, v); err != nil {
-		return fmt.Errorf("store: %w: %s does not decode: %w; the file was changed or damaged after nas wrote it, so restore it from a backup", ErrCorrupt, name, err)
+		return &recordError{fmt.Errorf("%w: %s does not decode: %w; the file was changed or damaged after nas wrote it, so restore it from a backup", ErrCorrupt, name, err)}
 	}
 	return nil
 }
+
+// recordError is a damaged record found inside a transaction, where the
+// store's path is not at hand. view and update prefix the path.
+type recordError struct{ err error }
+
+func (e *recordError) Error() string { return e.err.Error() }
+func (e *recordError) Unwrap() error { return e.err }
 
 func putJSON(b *bolt.Bucket, key []byte, v any) error {
 	data, err := json.Marshal(v)

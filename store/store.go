@@ -203,12 +203,22 @@ func lockWriter(file, path string, timeout time.Duration) (*os.File, error) {
 
 // view runs fn in a read transaction.
 func (s *Store) view(fn func(*bolt.Tx) error) error {
-	return s.withDB(func(db *bolt.DB) error { return db.View(fn) })
+	return s.namePath(s.withDB(func(db *bolt.DB) error { return db.View(fn) }))
 }
 
 // update runs fn in a read-write transaction.
 func (s *Store) update(fn func(*bolt.Tx) error) error {
-	return s.withDB(func(db *bolt.DB) error { return db.Update(fn) })
+	return s.namePath(s.withDB(func(db *bolt.DB) error { return db.Update(fn) }))
+}
+
+// namePath prefixes the store's path to a *recordError, so that the
+// message names the damaged file.
+func (s *Store) namePath(err error) error {
+	var damaged *recordError
+	if errors.As(err, &damaged) {
+		return fmt.Errorf("store %s: %w", s.path, err)
+	}
+	return err
 }
 
 // withDB calls fn with the open database: a read-only store's, or, for a

@@ -166,7 +166,7 @@ func (s *Store) Trials(runID string) ([]Trial, error) {
 func trialsBucket(tx *bolt.Tx, runID string) (*bolt.Bucket, error) {
 	b := tx.Bucket(bucketTrials).Bucket([]byte(runID))
 	if b == nil {
-		return nil, fmt.Errorf("store: %w: run %s has no trials bucket; restore the store from a backup", ErrCorrupt, runID)
+		return nil, &recordError{fmt.Errorf("%w: run %s has no trials bucket; restore the store from a backup", ErrCorrupt, runID)}
 	}
 	return b, nil
 }
