@@ -38,8 +38,8 @@ func BuiltinSpace(name string, input Shape, classes int) (Space, error) {
 	s := build(input, classes)
 	if err := s.Validate(); err != nil {
 		if smallest, ok := smallestSide(build, input, classes); ok && input.Height < smallest {
-			return Space{}, fmt.Errorf("built-in space %q: images of %dx%d are too small for it, since it accepts square images of at least %dx%d; resize the images to %dx%d or more, or pass a space file with fewer stride-2 slots (docs/space-format.md)",
-				name, input.Height, input.Width, smallest, smallest, smallest, smallest)
+			return Space{}, fmt.Errorf("built-in space %q for input %dx%dx%d: the images are too small, since the space accepts square images of at least %dx%d; resize the images to %dx%d or more, or pass a space file with fewer stride-2 slots (docs/space-format.md)",
+				name, input.Height, input.Width, input.Channels, smallest, smallest, smallest, smallest)
 		}
 		return Space{}, fmt.Errorf("built-in space %q for input %dx%dx%d: %w", name, input.Height, input.Width, input.Channels, err)
 	}
