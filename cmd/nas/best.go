@@ -140,7 +140,7 @@ func listBest(a *app, opts bestOptions) error {
 	if partial {
 		fmt.Fprintf(a.stdout, "\n* measured on part of the test split (replay --test-images); replay without it for the full split\n")
 	}
-	fmt.Fprintf(a.stdout, "\nshow one with `nas show TRIAL`, retrain it with `nas replay TRIAL`\n")
+	fmt.Fprintf(a.stdout, "\nshow one with `nas show TRIAL%s`, retrain it with `nas replay TRIAL%s`\n", storeArg(s.Path()), storeArg(s.Path()))
 	return nil
 }
 

@@ -183,7 +183,7 @@ func runLatencyProfile(ctx context.Context, a *app, opts latencyOptions) error {
 		fmt.Fprintln(w, "prediction: sum of entries, uncalibrated")
 	}
 	fmt.Fprintf(w, "machine %s: %s, %s clock\n", report.MachineID, report.Machine, report.Clock)
-	fmt.Fprintf(w, "stored in %s; check it with `nas latency validate`\n", report.Store)
+	fmt.Fprintf(w, "stored in %s; check it with `nas latency validate%s%s`\n", report.Store, spaceArgs(opts.space), storeArg(report.Store))
 	return nil
 }
 
@@ -348,7 +348,8 @@ makes it the table that searches and "validate" use for the space.`,
 				return err
 			}
 			fmt.Fprintf(a.stdout, "imported %s: %s\n", args[0], table.Summary())
-			fmt.Fprintf(a.stdout, "searches and `nas latency validate` on space %s in %s now use it\n", space.Name, st.Path())
+			fmt.Fprintf(a.stdout, "searches on space %s in %s now use it; check it with `nas latency validate%s%s`\n",
+				space.Name, st.Path(), spaceArgs(opts.space), storeArg(st.Path()))
 			return nil
 		},
 	}

@@ -39,9 +39,12 @@ func latencyFixture(t *testing.T) (space, db string) {
 
 func profileTinyStore(t *testing.T, space, db string) {
 	t.Helper()
-	code, _, stderr := runCommand(t, "latency", "profile", "--space", space, "--store", db, "--runs", "3")
+	code, stdout, stderr := runCommand(t, "latency", "profile", "--space", space, "--store", db, "--runs", "3")
 	if code != exitOK {
 		t.Fatalf("profile: exit %d, stderr: %s", code, stderr)
+	}
+	if want := "`nas latency validate --space " + space + " --store " + db + "`"; !strings.Contains(stdout, want) {
+		t.Errorf("profile output does not suggest %s:\n%s", want, stdout)
 	}
 }
 
@@ -129,6 +132,9 @@ func TestLatencyExportImport(t *testing.T) {
 	}
 	if !strings.Contains(stdout, "34 entries") {
 		t.Errorf("import output %q does not report 34 entries", stdout)
+	}
+	if want := "`nas latency validate --space " + space + " --store " + other + "`"; !strings.Contains(stdout, want) {
+		t.Errorf("import output does not suggest %s:\n%s", want, stdout)
 	}
 	code, stdout, stderr = runCommand(t, "latency", "export", "-", "--space", space, "--store", other)
 	if code != exitOK {

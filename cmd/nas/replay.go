@@ -112,7 +112,7 @@ func replayTrial(ctx context.Context, a *app, opts replayOptions, id string, see
 		return lookupError(err)
 	}
 	if arch == nil {
-		return inputErrorf("trial %s has no architecture because its tokens did not decode (%s): pick another with `nas best`", t.ID(), t.Error)
+		return inputErrorf("trial %s has no architecture because its tokens did not decode (%s): pick another with `nas best --run %s%s`", t.ID(), t.Error, t.Run, storeArg(path))
 	}
 	if err := checkReplayMemory(*arch, t.ID(), opts.batchSize); err != nil {
 		return err
@@ -179,7 +179,7 @@ func replayTrial(ctx context.Context, a *app, opts replayOptions, id string, see
 	cfgJSON, _ := json.Marshal(cfg)
 	meta := map[string]string{"trial": t.ID(), "train_config": string(cfgJSON), "dataset": run.Dataset}
 	if err := writeReplayFiles(&r, *arch, func(f *os.File) error { return res.Child.SaveWeights(f, meta) }); err != nil {
-		return replayFileError(err, r, recordReplay(path, r))
+		return replayFileError(err, r, path, recordReplay(path, r))
 	}
 	if err := recordReplay(path, r); err != nil {
 		return fmt.Errorf("record the replay of %s in the store: %w; the replay itself succeeded: test accuracy %.4f on %d images, weights in %s, architecture in %s",
@@ -243,8 +243,8 @@ func writeReplayFiles(r *store.Replay, arch searchspace.Arch, saveWeights func(*
 
 // replayFileError returns the error of a replay whose output file failed
 // to write (writeErr), after r, which names only the files written, was
-// recorded with the error recordErr.
-func replayFileError(writeErr error, r store.Replay, recordErr error) error {
+// recorded in the store at path with the error recordErr.
+func replayFileError(writeErr error, r store.Replay, path string, recordErr error) error {
 	kept := fmt.Sprintf("test accuracy %.4f on %d images", r.TestAccuracy, r.TestImages)
 	if r.Weights != "" {
 		kept += ", weights in " + r.Weights
@@ -252,7 +252,7 @@ func replayFileError(writeErr error, r store.Replay, recordErr error) error {
 	if recordErr != nil {
 		return fmt.Errorf("%w, and recording the replay of %s in the store failed too: %w; the replay's %s", writeErr, r.Trial, recordErr, kept)
 	}
-	return fmt.Errorf("%w; the replay result is stored (%s), see `nas show %s`", writeErr, kept, r.Trial)
+	return fmt.Errorf("%w; the replay result is stored (%s), see `nas show %s%s`", writeErr, kept, r.Trial, storeArg(path))
 }
 
 // checkReplayMemory rejects a replay of arch, the architecture of trial,

@@ -88,7 +88,7 @@ func resumeSearch(ctx context.Context, a *app, r resumeOptions) error {
 		return lookupError(err)
 	}
 	if run.Status == store.RunDone {
-		return inputErrorf("run %s is already complete with %d trials: see `nas best --run %s`", runID, run.Trials, runID)
+		return inputErrorf("run %s is already complete with %d trials: see `nas best --run %s%s`", runID, run.Trials, runID, storeArg(r.store))
 	}
 
 	var stored searchOptions
@@ -147,7 +147,7 @@ func resumeSearch(ctx context.Context, a *app, r resumeOptions) error {
 	a.logger.Info("resume search", "run", runID, "store", s.Path(), "trials", run.Trials, "status", run.Status, "lr", o.LearningRate)
 	err = runSearch(ctx, a, search, runID, o)
 	if errors.Is(err, store.ErrCorrupt) {
-		return fmt.Errorf("%w: read its trials with `nas best --run %s`, or start a new run with `nas search`", err, runID)
+		return fmt.Errorf("%w: read its trials with `nas best --run %s%s`, or start a new run with `nas search%s`", err, runID, storeArg(r.store), storeArg(r.store))
 	}
 	return err
 }

@@ -171,7 +171,7 @@ func TestSearchDivergedNamesFix(t *testing.T) {
 	if code != exitFailure {
 		t.Fatalf("exit %d, want %d; stderr:\n%s", code, exitFailure, stderr)
 	}
-	for _, want := range []string{"nas: run r1: supernet training diverged: 1 of 2 steps of batch 1 had a non-finite loss", "`nas search --resume r1 --lr 1e+29`", "start a new run with a lower --lr"} {
+	for _, want := range []string{"nas: run r1: supernet training diverged: 1 of 2 steps of batch 1 had a non-finite loss", "`nas search --resume r1 --lr 1e+29 --store " + db + "`", "start a new run with a lower --lr"} {
 		if !strings.Contains(stderr, want) {
 			t.Errorf("stderr does not contain %q:\n%s", want, stderr)
 		}

@@ -103,7 +103,7 @@ func listRuns(a *app, opts runsOptions) error {
 		return writeJSON(a.stdout, rows)
 	}
 	if len(rows) == 0 {
-		fmt.Fprintf(a.stdout, "no runs in %s: start one with `nas search`\n", s.Path())
+		fmt.Fprintf(a.stdout, "no runs in %s: start one with `nas search%s`\n", s.Path(), storeArg(s.Path()))
 		return nil
 	}
 	tw := tabwriter.NewWriter(a.stdout, 0, 4, 2, ' ', 0)
@@ -130,7 +130,7 @@ func listRuns(a *app, opts runsOptions) error {
 		return err
 	}
 	for _, id := range killed {
-		fmt.Fprintf(a.stdout, "\nrun %s is stored as running, but no process holds the store: continue it with `nas search --resume %s`\n", id, id)
+		fmt.Fprintf(a.stdout, "\nrun %s is stored as running, but no process holds the store: continue it with `nas search --resume %s%s`\n", id, id, storeArg(s.Path()))
 	}
 	printRunNotes(a, rows)
 	return nil

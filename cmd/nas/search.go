@@ -442,12 +442,13 @@ func runSearch(ctx context.Context, a *app, search *runs.Search, runID string, o
 	}
 	if err != nil {
 		if errors.Is(err, context.Canceled) {
-			fmt.Fprintf(a.stderr, "search interrupted: %d trials of run %s are stored. Continue with `nas search --resume %s`\n", res.Trials, runID, runID)
+			fmt.Fprintf(a.stderr, "search interrupted: %d trials of run %s are stored. Continue with `nas search --resume %s%s`\n",
+				res.Trials, runID, runID, storeArg(search.Store.Path()))
 			return fmt.Errorf("%w: %w", errSilent, err)
 		}
 		if errors.Is(err, runs.ErrDiverged) {
-			return fmt.Errorf("%w: lower the learning rate: `nas search --resume %s --lr %.2g` continues from the last checkpoint "+
-				"stored before the divergence, or start a new run with a lower --lr", err, runID, o.LearningRate/10)
+			return fmt.Errorf("%w: lower the learning rate: `nas search --resume %s --lr %.2g%s` continues from the last checkpoint "+
+				"stored before the divergence, or start a new run with a lower --lr", err, runID, o.LearningRate/10, storeArg(search.Store.Path()))
 		}
 		return err
 	}

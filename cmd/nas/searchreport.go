@@ -2,7 +2,6 @@ package main
 
 import (
 	"fmt"
-	"os"
 
 	"nas/runs"
 	"nas/store"
@@ -80,12 +79,9 @@ func printSearchResult(a *app, path string, res runs.Result) {
 		fmt.Fprintf(w, "best: trial %s, arch %s, reward %.4f, validation accuracy %.4f, latency %.3f ms, %d params, %.2fM MACs\n",
 			b.ID(), b.ArchID, b.Reward, b.Accuracy, b.LatencyMS, b.Params, float64(b.MACs)/1e6)
 	}
-	storeArg := ""
-	if path != defaultStorePath && path != os.Getenv("NAS_STORE") {
-		storeArg = " --store " + path
-	}
-	fmt.Fprintf(w, "\nnext:\n  nas best --run %s%s\n", res.Run, storeArg)
+	storeFlag := storeArg(path)
+	fmt.Fprintf(w, "\nnext:\n  nas best --run %s%s\n", res.Run, storeFlag)
 	if res.Best != nil {
-		fmt.Fprintf(w, "  nas show %s%s\n  nas replay %s%s\n", res.Best.ID(), storeArg, res.Best.ID(), storeArg)
+		fmt.Fprintf(w, "  nas show %s%s\n  nas replay %s%s\n", res.Best.ID(), storeFlag, res.Best.ID(), storeFlag)
 	}
 }

@@ -64,6 +64,23 @@ func addSpaceFlags(cmd *cobra.Command, opts *spaceOptions) {
 	cmd.Flags().IntVar(&opts.classes, "classes", 0, "number of classes (default 10; 1000 for the mobilenet presets; a space file's own count if it has one)")
 }
 
+// spaceArgs returns the --space, --input and --classes flags of opts that
+// differ from the defaults, quoted for a command line that a message
+// suggests to run next.
+func spaceArgs(opts spaceOptions) string {
+	var args string
+	if opts.space != searchspace.SpaceDefault {
+		args += " --space " + shellQuote(opts.space)
+	}
+	if opts.input != "" {
+		args += " --input " + shellQuote(opts.input)
+	}
+	if opts.classes != 0 {
+		args += fmt.Sprintf(" --classes %d", opts.classes)
+	}
+	return args
+}
+
 func showSpace(a *app, opts spaceOptions) error {
 	s, err := resolveSpace(opts)
 	if err != nil {

@@ -7,6 +7,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"strings"
 
 	"github.com/spf13/cobra"
 
@@ -32,6 +33,27 @@ func storePath(flag string) string {
 		return env
 	}
 	return defaultStorePath
+}
+
+// storeArg returns " --store PATH" for a command line that a message
+// suggests to run next, or "" when that command finds the store at path
+// without the flag, because path is what storePath("") resolves to now.
+func storeArg(path string) string {
+	if filepath.Clean(path) == filepath.Clean(storePath("")) {
+		return ""
+	}
+	return " --store " + shellQuote(path)
+}
+
+// shellQuote returns s quoted for a POSIX shell, or s itself when it has
+// no character that a shell treats specially.
+func shellQuote(s string) string {
+	if s != "" && strings.IndexFunc(s, func(r rune) bool {
+		return !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || strings.ContainsRune("_-+=.,:/@%", r))
+	}) < 0 {
+		return s
+	}
+	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
 }
 
 // openStoreForRead opens the store at path read-only. A missing, empty or
@@ -92,7 +114,7 @@ func latestRun(s *store.Store) (string, error) {
 		return "", err
 	}
 	if len(list) == 0 {
-		return "", inputErrorf("store %s has no runs: start one with `nas search`", s.Path())
+		return "", inputErrorf("store %s has no runs: start one with `nas search%s`", s.Path(), storeArg(s.Path()))
 	}
 	return list[len(list)-1].ID, nil
 }

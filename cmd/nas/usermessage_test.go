@@ -112,6 +112,7 @@ func TestErrorsWithoutPackageNames(t *testing.T) {
 	if err := os.WriteFile(badArch, []byte(`{"input": {"height": 8, "width": 8, "channels": 1}, "classes": 1}`), 0o644); err != nil {
 		t.Fatal(err)
 	}
+	resumable := writeResumableRun(t, data, 2)
 	badSpace := filepath.Join(dir, "s.yaml")
 	if err := os.WriteFile(badSpace, []byte("stem: {out: 8, kernel: 3, stride: 2}\nblocks: []\n"), 0o644); err != nil {
 		t.Fatal(err)
@@ -125,7 +126,7 @@ func TestErrorsWithoutPackageNames(t *testing.T) {
 		{"bench arch file", []string{"bench", "--arch", badArch}, "nas: " + badArch + ": classes = 1"},
 		{"space file", []string{"space", "--space", badSpace}, "nas: space file " + badSpace + ": width_multipliers = []"},
 		{"search data folder", []string{"search", "--data", dir, "--store", filepath.Join(dir, "nas.db")}, "nas: --data " + dir + ": data not found"},
-		{"resume without checkpoint", []string{"search", "--resume", "r1", "--store", writeResumableRun(t, data, 2)}, "nas: run r1 has 2 trials but no checkpoint to resume from: corrupt store: read its trials with `nas best --run r1`"},
+		{"resume without checkpoint", []string{"search", "--resume", "r1", "--store", resumable}, "nas: run r1 has 2 trials but no checkpoint to resume from: corrupt store: read its trials with `nas best --run r1 --store " + resumable + "`"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
