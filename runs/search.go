@@ -343,68 +343,91 @@ func (l *loop) commit(trials []store.Trial, batch int) error {
 
 func round4(v float64) float64 { return math.Round(v*1e4) / 1e4 }
 
+// proposeChunk is the number of supernet steps whose children are proposed
+// before they train. Proposing in chunks bounds the memory of a phase
+// and lets a cancelled context stop it within one chunk.
+const proposeChunk = 256
+
 // trainSupernet takes Config.SupernetSteps supernet steps, each through a
 // child proposed by the strategy, and returns their mean loss. Failed steps
 // are logged and skipped; if every step fails, the supernet cannot train
-// and the error of the first is returned.
+// and the error of the first is returned. The first chunk of steps with a
+// non-finite loss ends the phase with an error wrapping ErrDiverged.
 func (l *loop) trainSupernet(ctx context.Context) (float64, error) {
 	n := l.cfg.SupernetSteps
-	archs := make([]searchspace.Arch, n)
-	for i := range archs {
-		p, err := l.Strategy.Propose()
-		if err != nil {
-			return 0, fmt.Errorf("propose a child to train: %w", err)
-		}
-		if archs[i], err = l.Decoder.Decode(p.Tokens); err != nil {
-			return 0, fmt.Errorf("decode tokens %v proposed for training: %w", p.Tokens, err)
-		}
-	}
-
-	losses := make([]float64, n)
 	first := l.state.Steps
-	errs := parallel(ctx, l.cfg.Workers, n, func(worker, i int) error {
-		loss, err := l.Backend.TrainStep(ctx, worker, archs[i], first+int64(i))
-		if err == nil && (math.IsNaN(loss) || math.IsInf(loss, 0)) {
-			err = fmt.Errorf("training loss is not finite: %v", loss)
-		}
-		losses[i] = loss
-		return err
-	})
-	if err := ctx.Err(); err != nil {
-		return 0, err
-	}
+	archs := make([]searchspace.Arch, min(n, proposeChunk))
+	losses := make([]float64, len(archs))
 
 	var sum float64
-	var failed, nonFinite int
+	var failed int
 	var firstErr error
-	firstNonFinite := -1
-	for i, err := range errs {
-		if !finite(losses[i]) {
-			nonFinite++
-			if firstNonFinite < 0 {
-				firstNonFinite = i
+	for done := 0; done < n; {
+		// Propose the chunk's children in step order on this goroutine,
+		// since a strategy is not safe for concurrent use.
+		chunk := min(n-done, proposeChunk)
+		start := first + int64(done)
+		for i := range chunk {
+			if err := ctx.Err(); err != nil {
+				return 0, err
+			}
+			p, err := l.Strategy.Propose()
+			if err != nil {
+				return 0, fmt.Errorf("propose a child to train: %w", err)
+			}
+			if archs[i], err = l.Decoder.Decode(p.Tokens); err != nil {
+				return 0, fmt.Errorf("decode tokens %v proposed for training: %w", p.Tokens, err)
 			}
 		}
-		if err != nil {
-			failed++
-			if firstErr == nil {
-				firstErr = fmt.Errorf("supernet step %d through child %s: %w", first+int64(i), archs[i].ID(), err)
+
+		// Train them on the workers.
+		errs := parallel(ctx, l.cfg.Workers, chunk, func(worker, i int) error {
+			loss, err := l.Backend.TrainStep(ctx, worker, archs[i], start+int64(i))
+			if err == nil && (math.IsNaN(loss) || math.IsInf(loss, 0)) {
+				err = fmt.Errorf("training loss is not finite: %v", loss)
 			}
-			continue
+			losses[i] = loss
+			return err
+		})
+		if err := ctx.Err(); err != nil {
+			return 0, err
 		}
-		sum += losses[i]
-	}
-	if failed > 0 {
-		l.logger.Warn("supernet steps failed", "run", l.run, "failed", failed, "of", n, "first_err", firstErr)
+		done += chunk
+
+		nonFinite, firstNonFinite := 0, -1
+		for i, err := range errs {
+			if !finite(losses[i]) {
+				nonFinite++
+				if firstNonFinite < 0 {
+					firstNonFinite = i
+				}
+			}
+			if err != nil {
+				failed++
+				if firstErr == nil {
+					firstErr = fmt.Errorf("supernet step %d through child %s: %w", start+int64(i), archs[i].ID(), err)
+				}
+				continue
+			}
+			sum += losses[i]
+		}
+
+		// A non-finite loss means an earlier update of this phase (or of
+		// one before) overflowed the shared weights, and every child
+		// trained or scored through them from here on is wrong. The phase
+		// is not committed, so the last checkpoint is the one before it.
+		if nonFinite > 0 {
+			notRun := ""
+			if done < n {
+				notRun = fmt.Sprintf("; its last %d steps were not run", n-done)
+			}
+			return 0, fmt.Errorf("%w: %d of %d steps of batch %d had a non-finite loss, the first at step %d (loss %v)%s",
+				ErrDiverged, nonFinite, done, l.batch+1, start+int64(firstNonFinite), losses[firstNonFinite], notRun)
+		}
 	}
 
-	// A non-finite loss means an earlier update of this phase (or of one
-	// before) overflowed the shared weights, and every child trained or
-	// scored through them from here on is wrong. The phase is not
-	// committed, so the last checkpoint is the one before it.
-	if nonFinite > 0 {
-		return 0, fmt.Errorf("%w: %d of %d steps of batch %d had a non-finite loss, the first at step %d (loss %v)",
-			ErrDiverged, nonFinite, n, l.batch+1, first+int64(firstNonFinite), losses[firstNonFinite])
+	if failed > 0 {
+		l.logger.Warn("supernet steps failed", "run", l.run, "failed", failed, "of", n, "first_err", firstErr)
 	}
 	if failed == n && n > 0 {
 		return 0, firstErr
@@ -424,6 +447,9 @@ func (l *loop) scoreChildren(ctx context.Context, n int) ([]store.Trial, []rl.Ou
 	archs := make([]searchspace.Arch, n)
 	decodeErrs := make([]error, n)
 	for i := range n {
+		if err := ctx.Err(); err != nil {
+			return nil, nil, err
+		}
 		p, err := l.Strategy.Propose()
 		if err != nil {
 			return nil, nil, fmt.Errorf("propose a child to score: %w", err)

@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"nas/rl"
 	"nas/searchspace"
 	"nas/store"
 )
@@ -385,6 +386,84 @@ func TestConfig_Invalid(t *testing.T) {
 	} {
 		if _, err := c.WithDefaults(); err == nil {
 			t.Errorf("%s: WithDefaults accepted %+v", name, c)
+		}
+	}
+}
+
+// cancelingStrategy is a fakeStrategy that cancels a context at its
+// proposal number cancelAt and counts its proposals.
+type cancelingStrategy struct {
+	*fakeStrategy
+	cancelAt  int
+	cancel    context.CancelFunc
+	proposals int
+}
+
+func (c *cancelingStrategy) Propose() (rl.Proposal, error) {
+	c.proposals++
+	if c.proposals == c.cancelAt {
+		c.cancel()
+	}
+	return c.fakeStrategy.Propose()
+}
+
+func TestRun_CancelWhileProposing(t *testing.T) {
+	st := openStore(t)
+	run := newRun(t, st)
+	cfg := Config{Children: 10, ChildrenPerBatch: 10, SupernetSteps: MaxSupernetSteps, Seed: 1}
+	s, b := newSearch(st, cfg)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	strategy := &cancelingStrategy{fakeStrategy: newFakeStrategy(1, 3, 3, 3, 3), cancelAt: 100, cancel: cancel}
+	s.Strategy = strategy
+
+	_, err := s.Run(ctx, run)
+	if !errors.Is(err, context.Canceled) {
+		t.Fatalf("Run cancelled while proposing: err = %v, want context.Canceled", err)
+	}
+	if strategy.proposals != strategy.cancelAt {
+		t.Errorf("%d proposals, want %d: proposing went on after the cancellation", strategy.proposals, strategy.cancelAt)
+	}
+	if b.steps != 0 {
+		t.Errorf("%d supernet steps trained after the cancellation, want 0", b.steps)
+	}
+	if r, err := st.Run(run); err != nil || r.Status != store.RunInterrupted {
+		t.Errorf("run status %q (err %v), want %q", r.Status, err, store.RunInterrupted)
+	}
+}
+
+// TestRun_StepsInChunks checks that a phase longer than one proposal chunk
+// trains every step number once, in order with one worker.
+func TestRun_StepsInChunks(t *testing.T) {
+	st := openStore(t)
+	run := newRun(t, st)
+	steps := 2*proposeChunk + 5
+	s, b := newSearch(st, Config{Children: 2, ChildrenPerBatch: 2, SupernetSteps: steps, Seed: 1})
+	var trained []int64
+	b.trainHook = func(step int64) { trained = append(trained, step) }
+
+	if _, err := s.Run(context.Background(), run); err != nil {
+		t.Fatal(err)
+	}
+	if len(trained) != steps {
+		t.Fatalf("%d steps trained, want %d", len(trained), steps)
+	}
+	for i, step := range trained {
+		if step != int64(i) {
+			t.Fatalf("training step %d has step number %d, want %d", i, step, i)
+		}
+	}
+}
+
+func TestConfig_AboveMax(t *testing.T) {
+	for name, c := range map[string]Config{
+		"workers":            {Children: 1, Workers: MaxWorkers + 1},
+		"children per batch": {Children: 1, ChildrenPerBatch: MaxChildrenPerBatch + 1},
+		"supernet steps":     {Children: 1, SupernetSteps: MaxSupernetSteps + 1},
+	} {
+		_, err := c.WithDefaults()
+		if err == nil || !strings.Contains(err.Error(), "at most") {
+			t.Errorf("%s: WithDefaults(%+v) = %v, want an error naming the maximum", name, c, err)
 		}
 	}
 }

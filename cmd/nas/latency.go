@@ -101,12 +101,17 @@ after 3 attempts is kept and counted as noisy.`,
 	return cmd
 }
 
+// maxLatencyCount bounds --runs, --samples and --calibrate, which each
+// allocate per count: 10,000 timings of one layer, or 10,000 children
+// measured end to end, are far more than a stable median or a fit needs.
+const maxLatencyCount = 10_000
+
 func measureOptions(opts latencyOptions) (latency.MeasureOptions, error) {
 	if opts.threads < 1 {
 		return latency.MeasureOptions{}, usageErrorf("invalid --threads %d: use 1 or more", opts.threads)
 	}
-	if opts.runs < 1 {
-		return latency.MeasureOptions{}, usageErrorf("invalid --runs %d: use 1 or more", opts.runs)
+	if opts.runs < 1 || opts.runs > maxLatencyCount {
+		return latency.MeasureOptions{}, usageErrorf("invalid --runs %d: use 1 to %d", opts.runs, maxLatencyCount)
 	}
 	switch opts.clock {
 	case "", latency.ClockWall, latency.ClockThreadCPU:
@@ -124,8 +129,8 @@ func runLatencyProfile(ctx context.Context, a *app, opts latencyOptions) error {
 	if err != nil {
 		return err
 	}
-	if opts.calibrate != 0 && opts.calibrate < 3 {
-		return usageErrorf("invalid --calibrate %d: use 0 for none, or 3 or more children for a fit of overhead and scale", opts.calibrate)
+	if opts.calibrate != 0 && (opts.calibrate < 3 || opts.calibrate > maxLatencyCount) {
+		return usageErrorf("invalid --calibrate %d: use 0 for none, or 3 to %d children for a fit of overhead and scale", opts.calibrate, maxLatencyCount)
 	}
 	space, err := resolveSpace(opts.space)
 	if err != nil {
@@ -212,8 +217,8 @@ warning says so.`,
 }
 
 func runLatencyValidate(ctx context.Context, a *app, opts latencyOptions) error {
-	if opts.samples < 2 {
-		return usageErrorf("invalid --samples %d: use 2 or more, since a rank correlation needs two points", opts.samples)
+	if opts.samples < 2 || opts.samples > maxLatencyCount {
+		return usageErrorf("invalid --samples %d: use 2 to %d, since a rank correlation needs two points", opts.samples, maxLatencyCount)
 	}
 	space, err := resolveSpace(opts.space)
 	if err != nil {

@@ -197,6 +197,9 @@ func TestLatencyExitCodes(t *testing.T) {
 		{"thread clock on 2 threads", []string{"latency", "profile", "--space", space, "--store", db, "--threads", "2", "--clock", "thread-cpu"}, exitUsage, "needs --threads 1"},
 		{"calibrate 2", []string{"latency", "profile", "--space", space, "--store", db, "--calibrate", "2"}, exitUsage, "--calibrate 2"},
 		{"one sample", []string{"latency", "validate", "--space", space, "--store", db, "--samples", "1"}, exitUsage, "--samples 1"},
+		{"huge runs", []string{"latency", "profile", "--space", space, "--store", db, "--runs", "1000000000000"}, exitUsage, "use 1 to 10000"},
+		{"huge calibrate", []string{"latency", "profile", "--space", space, "--store", db, "--calibrate", "1000000000000"}, exitUsage, "3 to 10000"},
+		{"huge samples", []string{"latency", "validate", "--space", space, "--store", db, "--samples", "1000000000000"}, exitUsage, "use 2 to 10000"},
 		{"no store", []string{"latency", "validate", "--space", space, "--store", filepath.Join(t.TempDir(), "none.db")}, exitBadInput, "not found"},
 		{"export needs a file", []string{"latency", "export"}, exitUsage, "accepts 1 arg"},
 	} {

@@ -18,11 +18,12 @@ func TestSearchRejectsTooManyWorkers(t *testing.T) {
 	needMachineMemory(t)
 	data := writeIDXFolder(t, 200, 20, 28, 28)
 	db := tempStore(t)
-	code, _, stderr := runCommand(t, cmdArgs(smallIDXSearch(data), "--budget", "1", "--workers", "100000", "--store", db)...)
+	// 1,024 workers, the maximum, at batch size 128 need over 500 GiB.
+	code, _, stderr := runCommand(t, cmdArgs(smallIDXSearch(data), "--budget", "1", "--workers", "1024", "--batch-size", "128", "--store", db)...)
 	if code != exitBadInput {
 		t.Errorf("exit %d, want %d; stderr:\n%s", code, exitBadInput, stderr)
 	}
-	for _, want := range []string{"--workers 100000 at --batch-size 16 needs an estimated", "MiB per worker", "of memory", "use a smaller --batch-size or fewer --workers"} {
+	for _, want := range []string{"--workers 1024 at --batch-size 128 needs an estimated", "MiB per worker", "of memory", "use a smaller --batch-size or fewer --workers"} {
 		if !strings.Contains(stderr, want) {
 			t.Errorf("message does not contain %q:\n%s", want, stderr)
 		}
@@ -37,7 +38,8 @@ func TestResumeReplayRejectMemory(t *testing.T) {
 	needMachineMemory(t)
 	data := writeIDXFolder(t, 200, 20, 28, 28)
 	db := tempStore(t)
-	if code, _, stderr := runUntilLog(t, "msg=batch", cmdArgs(smallIDXSearch(data), "--budget", "2", "--store", db)...); code != exitInterrupted {
+	// The run's batch size of 128 makes 1,024 workers need over 500 GiB.
+	if code, _, stderr := runUntilLog(t, "msg=batch", cmdArgs(smallIDXSearch(data), "--budget", "2", "--batch-size", "128", "--store", db)...); code != exitInterrupted {
 		t.Fatalf("search: exit %d, want %d; stderr:\n%s", code, exitInterrupted, stderr)
 	}
 	before, err := os.ReadFile(db)
@@ -51,8 +53,8 @@ func TestResumeReplayRejectMemory(t *testing.T) {
 		args []string
 		want []string
 	}{
-		{"resume", []string{"search", "--resume", "r1", "--workers", "100000", "--lr", "0.01"},
-			[]string{"--workers 100000 at --batch-size 16 needs an estimated", "use a smaller --batch-size or fewer --workers"}},
+		{"resume", []string{"search", "--resume", "r1", "--workers", "1024", "--lr", "0.01"},
+			[]string{"--workers 1024 at --batch-size 128 needs an estimated", "use a smaller --batch-size or fewer --workers"}},
 		{"replay", []string{"replay", "r1/1", "--batch-size", "1000000000", "--out", out},
 			[]string{"trial r1/1: training at resolution", "batch size 1000000000 needs an estimated", "use a smaller --batch-size"}},
 	}

@@ -162,6 +162,23 @@ func (o searchOptions) check() (runs.Config, error) {
 			return cfg, usageErrorf("invalid %s %d: use a positive number", p.name, p.value)
 		}
 	}
+	// The other counts are bounded by the data: loadSearchData rejects a
+	// --val-size, --train-images or --batch-size larger than the split.
+	bounded := []struct {
+		name       string
+		value, max int
+		reason     string
+	}{
+		{"--workers", o.Workers, runs.MaxWorkers, "since workers beyond the core count only wait for a core"},
+		{"--supernet-steps", o.SupernetSteps, runs.MaxSupernetSteps,
+			"since at --batch-size 64 that is over 100 passes over Fashion-MNIST's 60,000 training images before each batch of children is scored"},
+		{"--children-per-batch", o.ChildrenPerBatch, runs.MaxChildrenPerBatch, "since the strategy learns only between batches"},
+	}
+	for _, b := range bounded {
+		if b.value > b.max {
+			return cfg, usageErrorf("invalid %s %d: use at most %d, %s", b.name, b.value, b.max, b.reason)
+		}
+	}
 	if o.TrainImages < 0 {
 		return cfg, usageErrorf("invalid --train-images %d: use a positive number, or 0 for all", o.TrainImages)
 	}

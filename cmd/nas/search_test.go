@@ -6,6 +6,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"nas/dataset"
 	"nas/store"
@@ -146,6 +147,9 @@ func TestSearchFlagErrors(t *testing.T) {
 		{"space without decisions", []string{"--space", "mobilenet-v2"}, exitBadInput, "no decisions"},
 		{"validation larger than data", []string{"--val-size", "70000"}, exitBadInput, "--val-size"},
 		{"resume with flags", []string{"--resume", "r1", "--seed", "3"}, exitUsage, "--seed"},
+		{"huge supernet steps", []string{"--supernet-steps", "1000000000000"}, exitUsage, "--supernet-steps 1000000000000: use at most 100000"},
+		{"huge children per batch", []string{"--children-per-batch", "100000000"}, exitUsage, "--children-per-batch 100000000: use at most 10000"},
+		{"huge workers", []string{"--workers", "1000000000000"}, exitUsage, "--workers 1000000000000: use at most 1024"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -163,6 +167,24 @@ func TestSearchFlagErrors(t *testing.T) {
 				t.Errorf("a rejected search created the store (stat: %v)", err)
 			}
 		})
+	}
+}
+
+// TestSearchInterruptLongPhase checks that Ctrl-C stops a search whose
+// supernet phase has the maximum number of steps within a few seconds.
+// Proposing all 100,000 children of the phase before training any, with no
+// check of the context, took 25 s on a 2-core machine.
+func TestSearchInterruptLongPhase(t *testing.T) {
+	data := writeIDXFolder(t, 200, 20, 28, 28)
+	args := cmdArgs(smallIDXSearch(data), "--budget", "1", "--supernet-steps", "100000", "--store", tempStore(t))
+	began := time.Now()
+	code, _, stderr := runUntilLog(t, "msg=search", args...)
+	took := time.Since(began)
+	if code != exitInterrupted {
+		t.Errorf("exit %d, want %d; stderr:\n%s", code, exitInterrupted, stderr)
+	}
+	if took > 5*time.Second {
+		t.Errorf("the interrupted search took %v to stop, want under 5s", took.Round(time.Millisecond))
 	}
 }
 
