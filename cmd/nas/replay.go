@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"math"
 	"os"
 	"path/filepath"
 	"strings"
@@ -152,8 +153,14 @@ func replayTrial(ctx context.Context, a *app, opts replayOptions, id string, see
 	// Train and evaluate.
 	cfg := childnet.TrainConfig{Epochs: opts.epochs, BatchSize: opts.batchSize, LR: opts.lr, Seed: seed}
 	a.logger.Info("replay", "trial", t.ID(), "arch", t.ArchID, "epochs", opts.epochs, "train_images", train.Len(), "test_images", test.Len(), "seed", seed)
-	res, err := childnet.Train(ctx, *arch, train, test, cfg, a.logger, nil)
+	res, err := trainChild(ctx, *arch, train, test, cfg, a.logger, nil)
+	if err != nil && ctx.Err() == nil {
+		return fmt.Errorf("replay of %s at --lr %g: %w", t.ID(), opts.lr, err)
+	}
 	if err != nil {
+		return err
+	}
+	if err := checkReplayFinite(res, t.ID(), opts.lr); err != nil {
 		return err
 	}
 	measured, err := latency.Measure(ctx, *arch, latency.MeasureOptions{Seed: seed})
@@ -197,6 +204,34 @@ func replayTrial(ctx context.Context, a *app, opts replayOptions, id string, see
 	fmt.Fprintf(a.stdout, "latency        %.3f ms (batch 1, one thread)\n", latencyMS)
 	fmt.Fprintf(a.stdout, "weights        %s\narchitecture   %s\n", weights, archFile)
 	return nil
+}
+
+// errReplayDiverged is wrapped by the error of a replay whose training
+// ended with a NaN or infinite loss or weight.
+var errReplayDiverged = errors.New("training diverged")
+
+// checkReplayFinite returns an error wrapping errReplayDiverged when the
+// replay of trial at learning rate lr ended with a non-finite loss or
+// weight, which usually means that the rate is too high.
+func checkReplayFinite(res childnet.TrainResult, trial string, lr float64) error {
+	var found string
+	switch {
+	case !isFinite(res.TrainLoss):
+		found = fmt.Sprintf("the training loss of the last epoch is %v", res.TrainLoss)
+	case !isFinite(res.TestLoss):
+		found = fmt.Sprintf("the test loss is %v", res.TestLoss)
+	case res.Model != nil && res.Model.FirstNonFinite() != "":
+		found = fmt.Sprintf("tensor %s holds a NaN or infinite value", res.Model.FirstNonFinite())
+	default:
+		return nil
+	}
+	return fmt.Errorf("replay of %s: %w at --lr %g: %s, so nothing was stored or written: replay again with a lower --lr, such as %g",
+		trial, errReplayDiverged, lr, found, lr/10)
+}
+
+// isFinite reports whether v is neither NaN nor infinite.
+func isFinite(v float64) bool {
+	return !math.IsNaN(v) && !math.IsInf(v, 0)
 }
 
 // checkStoreWritable returns the error of opening the store at path for
@@ -333,6 +368,10 @@ func checkWritableDir(dir, subject string) error {
 	os.Remove(f.Name())
 	return nil
 }
+
+// trainChild trains the child of a replay. Tests replace it to make the
+// training diverge.
+var trainChild = childnet.Train
 
 // writeReplayFile writes the replay's output files. Tests replace it to
 // make a write fail after training.

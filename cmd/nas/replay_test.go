@@ -5,6 +5,8 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"log/slog"
+	"math"
 	"os"
 	"path/filepath"
 	"strings"
@@ -12,6 +14,9 @@ import (
 	"testing"
 	"time"
 
+	"nas/childnet"
+	"nas/dataset"
+	"nas/searchspace"
 	"nas/store"
 )
 
@@ -197,6 +202,39 @@ func TestReplayStoreLockedAfterTraining(t *testing.T) {
 	}
 	if n := len(storedReplays(t, db, "r1/1")); n != 0 {
 		t.Errorf("%d replays stored in a locked store, want 0", n)
+	}
+}
+
+// TestReplayDivergedStoresNothing checks that a replay whose training ends
+// with a NaN test loss reports the divergence with a lower --lr and
+// stores and writes nothing.
+func TestReplayDivergedStoresNothing(t *testing.T) {
+	needFashionMNIST(t)
+	db := resultsFixture(t)
+	out := filepath.Join(t.TempDir(), "w.safetensors")
+	trainChild = func(ctx context.Context, arch searchspace.Arch, train, test *dataset.Set, cfg childnet.TrainConfig, logger *slog.Logger, progress func(childnet.Progress)) (childnet.TrainResult, error) {
+		res, err := childnet.Train(ctx, arch, train, test, cfg, logger, progress)
+		res.TestLoss = math.NaN()
+		return res, err
+	}
+	t.Cleanup(func() { trainChild = childnet.Train })
+
+	code, _, stderr := runCommand(t, cmdArgs(quickReplay, "--store", db, "--out", out, "--lr", "5")...)
+	if code != exitFailure {
+		t.Errorf("exit %d, want %d: %s", code, exitFailure, stderr)
+	}
+	for _, want := range []string{"training diverged", "test loss is NaN", "replay again with a lower --lr, such as 0.5"} {
+		if !strings.Contains(stderr, want) {
+			t.Errorf("error does not contain %q:\n%s", want, stderr)
+		}
+	}
+	if strings.Contains(stderr, "json") {
+		t.Errorf("error shows the JSON encoder's failure:\n%s", stderr)
+	}
+	assertNoFile(t, out)
+	assertNoFile(t, archFileFor(out))
+	if n := len(storedReplays(t, db, "r1/1")); n != 0 {
+		t.Errorf("%d replays stored, want 0", n)
 	}
 }
 
