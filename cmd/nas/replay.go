@@ -67,7 +67,7 @@ TRIAL is RUN/SEQ, such as r3/17 or 3/17, or SEQ alone for the newest run.`,
 	f.IntVar(&opts.epochs, "epochs", opts.epochs, "training epochs")
 	f.StringVar(&opts.out, "out", "", "new weights file (default the first free RUN-SEQ[-N].safetensors in the current directory)")
 	f.IntVar(&opts.batchSize, "batch-size", opts.batchSize, "training batch size")
-	f.Float64Var(&opts.lr, "lr", opts.lr, "peak learning rate of the cosine schedule")
+	f.Float64Var(&opts.lr, "lr", opts.lr, fmt.Sprintf("peak learning rate of the cosine schedule, at most %d", maxLearningRate))
 	f.Uint64Var(&opts.seed, "seed", 0, "seed of the weights, data order and augmentation (default the run's seed)")
 	f.IntVar(&opts.trainImages, "train-images", 0, "train on the first N training images only, for a quick check (0: all)")
 	f.IntVar(&opts.testImages, "test-images", 0, "evaluate on the first N test images only, for a quick check (0: all)")
@@ -77,13 +77,14 @@ TRIAL is RUN/SEQ, such as r3/17 or 3/17, or SEQ alone for the newest run.`,
 }
 
 func (o replayOptions) check() error {
+	if err := checkLearningRate(o.lr, childnet.DefaultTrainConfig().LR); err != nil {
+		return err
+	}
 	switch {
 	case o.epochs < 1:
 		return usageErrorf("invalid --epochs %d: use 1 or more", o.epochs)
 	case o.batchSize < 1:
 		return usageErrorf("invalid --batch-size %d: use 1 or more", o.batchSize)
-	case !(o.lr > 0):
-		return usageErrorf("invalid --lr %v: use a positive learning rate such as 0.1", o.lr)
 	case o.trainImages < 0 || o.testImages < 0:
 		return usageErrorf("invalid --train-images %d or --test-images %d: use a positive number, or 0 for all", o.trainImages, o.testImages)
 	case o.out != "" && !strings.HasSuffix(o.out, ".safetensors"):

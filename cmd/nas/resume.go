@@ -12,6 +12,7 @@ import (
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
 
+	"nas/runs"
 	"nas/searchspace"
 	"nas/store"
 )
@@ -65,7 +66,7 @@ func newResumeOptions(cmd *cobra.Command, opts searchOptions) (resumeOptions, er
 		r.workers = opts.Workers
 	}
 	if cmd.Flags().Changed("lr") {
-		if err := checkLearningRate(opts.LearningRate); err != nil {
+		if err := checkLearningRate(opts.LearningRate, runs.DefaultLearningRate); err != nil {
 			return resumeOptions{}, err
 		}
 		r.learningRate = opts.LearningRate
@@ -98,6 +99,13 @@ func resumeSearch(ctx context.Context, a *app, r resumeOptions) error {
 	var space searchspace.Space
 	if err := json.Unmarshal(run.Space, &space); err != nil {
 		return fmt.Errorf("run %s: decode stored space: %w", runID, err)
+	}
+
+	// A run stored before --lr had its maximum can hold a higher rate,
+	// which only a new --lr replaces.
+	if r.learningRate == 0 && stored.LearningRate > maxLearningRate {
+		return usageErrorf("run %s has the learning rate %g, above the maximum of %d: resume it with a lower --lr, such as `nas search --resume %s --lr %g%s`",
+			runID, stored.LearningRate, maxLearningRate, runID, runs.DefaultLearningRate, storeArg(r.store))
 	}
 
 	// Apply the new learning rate to the stored settings, and --workers

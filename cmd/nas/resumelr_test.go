@@ -1,12 +1,15 @@
 package main
 
 import (
+	"context"
 	"encoding/json"
+	"math"
 	"os"
 	"strings"
 	"testing"
 
 	"nas/runs"
+	"nas/searchspace"
 	"nas/store"
 )
 
@@ -139,7 +142,7 @@ func TestResumeInvalidLearningRate(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	for _, lr := range []string{"0", "-0.01", "NaN", "+Inf"} {
+	for _, lr := range []string{"0", "-0.01", "NaN", "+Inf", "1e308"} {
 		t.Run(lr, func(t *testing.T) {
 			_, _, fresh := runCommand(t, "search", "--lr", lr, "--store", tempStore(t))
 			code, _, stderr := runCommand(t, "search", "--resume", "r1", "--lr", lr, "--store", db)
@@ -164,14 +167,31 @@ func TestResumeInvalidLearningRate(t *testing.T) {
 	}
 }
 
+// divergingBackend is a search backend whose supernet steps all have a NaN
+// loss, as when the learning rate is far too high.
+type divergingBackend struct{ runs.Backend }
+
+func (divergingBackend) TrainStep(context.Context, int, searchspace.Arch, int64) (float64, error) {
+	return math.NaN(), nil
+}
+
+// divergeSearches makes the supernet training of every search in the test
+// diverge.
+func divergeSearches(t *testing.T) {
+	original := wrapSearchBackend
+	wrapSearchBackend = func(b runs.Backend) runs.Backend { return divergingBackend{b} }
+	t.Cleanup(func() { wrapSearchBackend = original })
+}
+
 func TestSearchDivergedNamesFix(t *testing.T) {
+	divergeSearches(t)
 	data := writeIDXFolder(t, 200, 20, 28, 28)
 	db := tempStore(t)
-	code, _, stderr := runCommand(t, cmdArgs(smallIDXSearch(data), "--budget", "3", "--lr", "1e30", "--store", db)...)
+	code, _, stderr := runCommand(t, cmdArgs(smallIDXSearch(data), "--budget", "3", "--lr", "0.05", "--store", db)...)
 	if code != exitFailure {
 		t.Fatalf("exit %d, want %d; stderr:\n%s", code, exitFailure, stderr)
 	}
-	for _, want := range []string{"nas: run r1: supernet training diverged: 1 of 2 steps of batch 1 had a non-finite loss", "`nas search --resume r1 --lr 1e+29 --store " + db + "`", "start a new run with a lower --lr"} {
+	for _, want := range []string{"nas: run r1: supernet training diverged: 2 of 2 steps of batch 1 had a non-finite loss", "`nas search --resume r1 --lr 0.005 --store " + db + "`", "start a new run with a lower --lr"} {
 		if !strings.Contains(stderr, want) {
 			t.Errorf("stderr does not contain %q:\n%s", want, stderr)
 		}
@@ -182,5 +202,80 @@ func TestSearchDivergedNamesFix(t *testing.T) {
 	_, stdout, _ := runCommand(t, "runs", "--store", db)
 	if !strings.Contains(stdout, "run r1 failed: supernet training diverged") {
 		t.Errorf("nas runs does not say why r1 failed:\n%s", stdout)
+	}
+}
+
+// TestSearchDivergedAgainNewRun checks that a run that diverges again after
+// --resume lowered its rate, or at an already low rate, is told to start a
+// new run instead of resuming with a lower rate.
+func TestSearchDivergedAgainNewRun(t *testing.T) {
+	divergeSearches(t)
+	data := writeIDXFolder(t, 200, 20, 28, 28)
+	db := tempStore(t)
+	if code, _, stderr := runCommand(t, cmdArgs(smallIDXSearch(data), "--budget", "3", "--lr", "0.05", "--store", db)...); code != exitFailure {
+		t.Fatalf("search: exit %d, want %d; stderr:\n%s", code, exitFailure, stderr)
+	}
+
+	cases := []struct {
+		name string
+		args []string
+		want string
+	}{
+		{"lowered by resume", []string{"search", "--resume", "r1", "--lr", "0.005", "--store", db},
+			"run r1 diverged again after --resume lowered its learning rate to 0.005: start a new run instead, such as `nas search --lr 0.0005 --store " + db + "`"},
+		{"low rate", cmdArgs(smallIDXSearch(data), "--budget", "3", "--lr", "0.00005", "--store", db),
+			"the learning rate 5e-05 is already low, so a lower one is unlikely to help: start a new run instead, such as `nas search --seed 6 --store " + db + "`"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			code, _, stderr := runCommand(t, tc.args...)
+			if code != exitFailure {
+				t.Errorf("exit %d, want %d; stderr:\n%s", code, exitFailure, stderr)
+			}
+			if !strings.Contains(stderr, tc.want) {
+				t.Errorf("stderr does not contain %q:\n%s", tc.want, stderr)
+			}
+			if strings.Contains(stderr, "`nas search --resume") {
+				t.Errorf("stderr suggests resuming again:\n%s", stderr)
+			}
+		})
+	}
+}
+
+// TestLearningRateAboveMax checks that search, resume and replay reject an
+// --lr above 10, and that a run stored with a higher rate resumes only
+// with a new --lr.
+func TestLearningRateAboveMax(t *testing.T) {
+	db := resultsFixture(t)
+	for _, args := range [][]string{
+		{"search", "--lr", "11", "--store", tempStore(t)},
+		{"search", "--resume", "r1", "--lr", "1e308", "--store", db},
+		{"replay", "r1/1", "--lr", "1e30", "--store", db},
+	} {
+		code, _, stderr := runCommand(t, args...)
+		if code != exitUsage {
+			t.Errorf("%v: exit %d, want %d; stderr:\n%s", args, code, exitUsage, stderr)
+		}
+		if !strings.Contains(stderr, "invalid --lr") || !strings.Contains(stderr, "at most 10") {
+			t.Errorf("%v: message does not name --lr and its maximum:\n%s", args, stderr)
+		}
+	}
+
+	data := writeIDXFolder(t, 200, 20, 28, 28)
+	old := writeResumableRun(t, data, 0)
+	settings := storedSettings(t, old, "r1")
+	settings.LearningRate = 1e30
+	s, err := store.Open(old, store.Options{NoSync: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	config, _ := json.Marshal(settings)
+	if _, err := s.UpdateRun("r1", func(r *store.Run) { r.Config = config }); err != nil {
+		t.Fatal(err)
+	}
+	s.Close()
+	code, _, stderr := runCommand(t, "search", "--resume", "r1", "--store", old)
+	if code != exitUsage || !strings.Contains(stderr, "`nas search --resume r1 --lr 0.05 --store "+old+"`") {
+		t.Errorf("resume of a run stored with --lr 1e30: exit %d, want %d and the command with a valid --lr:\n%s", code, exitUsage, stderr)
 	}
 }

@@ -90,8 +90,9 @@ The budget is a number of children (--budget 100) or a wall time
 (--budget 30m). A checkpoint is stored after the supernet training and after
 the scoring of each batch. Ctrl-C stops at once, losing only the phase in
 flight, and --resume RUN continues a stopped run from its last checkpoint.
-A resumed run keeps its stored settings; --lr may lower the learning rate,
-for example after training diverged.
+A resumed run keeps its stored settings, except that --lr replaces its
+learning rate, higher or lower, such as a lower one after training
+diverged.
 
 Rewards: accuracy; mnas-soft, ACC·(LAT/T)^-0.07; mnas-hard, ACC when
 LAT ≤ T and ACC·(LAT/T)^-1 above it, with T = --latency-target in ms.`,
@@ -122,7 +123,7 @@ LAT ≤ T and ACC·(LAT/T)^-1 above it, with T = --latency-target in ms.`,
 	f.IntVar(&opts.SupernetSteps, "supernet-steps", opts.SupernetSteps, "supernet training steps before each batch of children is scored")
 	f.IntVar(&opts.ChildrenPerBatch, "children-per-batch", opts.ChildrenPerBatch, "children scored between two strategy updates")
 	f.IntVar(&opts.BatchSize, "batch-size", opts.BatchSize, "mini-batch size of supernet training and evaluation")
-	f.Float64Var(&opts.LearningRate, "lr", opts.LearningRate, "supernet learning rate (SGD, Nesterov momentum 0.9)")
+	f.Float64Var(&opts.LearningRate, "lr", opts.LearningRate, fmt.Sprintf("supernet learning rate (SGD, Nesterov momentum 0.9), at most %d", maxLearningRate))
 	f.IntVar(&opts.RecalImages, "recal-images", opts.RecalImages, "training images over which BN statistics are recomputed before a child is scored")
 	f.StringVar(&opts.resume, "resume", "", "continue the stopped run RUN (such as r3) from its last checkpoint; only --lr, --workers, --json and --store may be given with it")
 	f.BoolVar(&opts.asJSON, "json", false, "print a JSON summary of the run on stdout when it ends, also when it is interrupted or fails")
@@ -182,7 +183,7 @@ func (o searchOptions) check() (runs.Config, error) {
 	if o.TrainImages < 0 {
 		return cfg, usageErrorf("invalid --train-images %d: use a positive number, or 0 for all", o.TrainImages)
 	}
-	if err := checkLearningRate(o.LearningRate); err != nil {
+	if err := checkLearningRate(o.LearningRate, runs.DefaultLearningRate); err != nil {
 		return cfg, err
 	}
 	if _, err := o.rewardFunc(); err != nil {
@@ -197,13 +198,44 @@ func (o searchOptions) check() (runs.Config, error) {
 	return cfg, nil
 }
 
+// maxLearningRate bounds --lr of search and replay. It is 100 times the
+// replay default of 0.1, and rejects typos such as 1e30.
+const maxLearningRate = 10
+
+// lowLearningRate is the rate below which the error of a diverged search
+// suggests a new run rather than a lower rate.
+//
+// NOTE: this is a heuristic. At such a rate the checkpoint's weights seem
+// a more likely cause of the divergence than the rate, but no test shows it.
+const lowLearningRate = 1e-4
+
 // checkLearningRate returns a usage error for an --lr that is not a
-// positive finite number.
-func checkLearningRate(lr float64) error {
-	if !(lr > 0) || math.IsInf(lr, 0) {
-		return usageErrorf("invalid --lr %v: use a positive learning rate such as 0.05", lr)
+// positive number of at most maxLearningRate. example is the rate the
+// message suggests.
+func checkLearningRate(lr, example float64) error {
+	if !(lr > 0) || lr > maxLearningRate {
+		return usageErrorf("invalid --lr %v: use a positive learning rate of at most %d, such as %g", lr, maxLearningRate, example)
 	}
 	return nil
+}
+
+// divergedError returns the error of run runID, whose supernet training
+// diverged (err) at the learning rate of o, with the next step. That is a
+// resume with a 10 times lower rate, unless --resume already lowered the
+// rate or the rate is below lowLearningRate. Then it is a new run.
+func divergedError(err error, runID string, o searchOptions, storeFlag string) error {
+	lower := o.LearningRate / 10
+	lowered := slices.ContainsFunc(o.LearningRateChanges, func(c learningRateChange) bool { return c.To < c.From })
+	switch {
+	case lowered:
+		return fmt.Errorf("%w: run %s diverged again after --resume lowered its learning rate to %g: "+
+			"start a new run instead, such as `nas search --lr %.2g%s` with the run's other flags", err, runID, o.LearningRate, lower, storeFlag)
+	case o.LearningRate < lowLearningRate:
+		return fmt.Errorf("%w: the learning rate %g is already low, so a lower one is unlikely to help: "+
+			"start a new run instead, such as `nas search --seed %d%s` with the run's other flags", err, o.LearningRate, o.Seed+1, storeFlag)
+	}
+	return fmt.Errorf("%w: lower the learning rate: `nas search --resume %s --lr %.2g%s` continues from the last checkpoint "+
+		"stored before the divergence, or start a new run with a lower --lr", err, runID, lower, storeFlag)
 }
 
 // rewardFunc returns the reward selected by --reward and --latency-target.
@@ -427,10 +459,14 @@ func buildSearch(a *app, s *store.Store, o searchOptions, setup searchSetup) (*r
 		return nil, err
 	}
 	return &runs.Search{
-		Store: s, Strategy: strategy, Backend: backend, Decoder: setup.space, Reward: reward,
+		Store: s, Strategy: strategy, Backend: wrapSearchBackend(backend), Decoder: setup.space, Reward: reward,
 		Config: cfg, Logger: a.logger, Predict: setup.predict, Measure: o.Latency == latencyMeasured,
 	}, nil
 }
+
+// wrapSearchBackend returns the backend a search uses in place of the local
+// one. Tests replace it to make supernet training diverge.
+var wrapSearchBackend = func(b runs.Backend) runs.Backend { return b }
 
 // runSearch runs search on run runID and prints the result: where to look
 // next, or with --json a summary of the run, which an interrupted or failed
@@ -464,8 +500,7 @@ func runSearch(ctx context.Context, a *app, search *runs.Search, runID string, o
 			return fmt.Errorf("%w: %w", errSilent, err)
 		}
 		if errors.Is(err, runs.ErrDiverged) {
-			return fmt.Errorf("%w: lower the learning rate: `nas search --resume %s --lr %.2g%s` continues from the last checkpoint "+
-				"stored before the divergence, or start a new run with a lower --lr", err, runID, o.LearningRate/10, storeArg(search.Store.Path()))
+			return divergedError(err, runID, o, storeArg(search.Store.Path()))
 		}
 		return err
 	}
