@@ -98,6 +98,11 @@ Rewards: accuracy; mnas-soft, ACC·(LAT/T)^-0.07; mnas-hard, ACC when
 LAT ≤ T and ACC·(LAT/T)^-1 above it, with T = --latency-target in ms.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
+			// An empty --resume, such as --resume "$RUN" with RUN unset,
+			// must not start a new run.
+			if cmd.Flags().Changed("resume") && strings.TrimSpace(opts.resume) == "" {
+				return usageErrorf("invalid --resume %q: give the id of the run to continue, such as r1 (`nas runs%s` lists them)", opts.resume, storeArg(storePath(opts.store)))
+			}
 			if opts.resume != "" {
 				resume, err := newResumeOptions(cmd, opts)
 				if err != nil {

@@ -2,6 +2,7 @@ package main
 
 import (
 	"encoding/json"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -167,6 +168,23 @@ func TestSearchFlagErrors(t *testing.T) {
 				t.Errorf("a rejected search created the store (stat: %v)", err)
 			}
 		})
+	}
+}
+
+// TestSearchEmptyResume checks that an explicitly empty --resume, such as
+// --resume "$RUN" with RUN unset, is a usage error and starts no run.
+func TestSearchEmptyResume(t *testing.T) {
+	data := writeIDXFolder(t, 200, 20, 28, 28)
+	for _, value := range []string{"", "  "} {
+		db := tempStore(t)
+		code, stdout, stderr := runCommand(t, cmdArgs(smallIDXSearch(data), "--budget", "1", "--resume="+value, "--store", db)...)
+		if code != exitUsage {
+			t.Errorf("--resume %q: exit %d, want %d; stdout:\n%s\nstderr:\n%s", value, code, exitUsage, stdout, stderr)
+		}
+		if want := fmt.Sprintf("invalid --resume %q: give the id of the run to continue", value); !strings.Contains(stderr, want) {
+			t.Errorf("--resume %q: stderr does not contain %q:\n%s", value, want, stderr)
+		}
+		assertNoFile(t, db)
 	}
 }
 
