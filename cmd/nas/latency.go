@@ -287,7 +287,7 @@ func newLatencyExportCmd(a *app) *cobra.Command {
 when FILE is -. The JSON holds the machine description, the space name and
 hash, the date, the calibration and every entry with its run count, median,
 mean and variance in milliseconds.`,
-		Args: cobra.ExactArgs(1),
+		Args: exactArgs("FILE"),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			space, err := resolveSpace(opts.space)
 			if err != nil {
@@ -327,7 +327,7 @@ func newLatencyImportCmd(a *app) *cobra.Command {
 checks it against the space (the same space, input and classes, and an
 entry for every layer configuration), stores it under its own machine, and
 makes it the table that searches and "validate" use for the space.`,
-		Args: cobra.ExactArgs(1),
+		Args: exactArgs("FILE"),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			data, err := readInput(args[0])
 			if err != nil {

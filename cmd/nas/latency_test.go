@@ -201,7 +201,7 @@ func TestLatencyExitCodes(t *testing.T) {
 		{"huge calibrate", []string{"latency", "profile", "--space", space, "--store", db, "--calibrate", "1000000000000"}, exitUsage, "3 to 10000"},
 		{"huge samples", []string{"latency", "validate", "--space", space, "--store", db, "--samples", "1000000000000"}, exitUsage, "use 2 to 10000"},
 		{"no store", []string{"latency", "validate", "--space", space, "--store", filepath.Join(t.TempDir(), "none.db")}, exitBadInput, "not found"},
-		{"export needs a file", []string{"latency", "export"}, exitUsage, "accepts 1 arg"},
+		{"export needs a file", []string{"latency", "export"}, exitUsage, "missing the FILE argument"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			code, _, stderr := runCommand(t, tc.args...)

@@ -55,7 +55,7 @@ after training all the same, the error names the files and the test
 accuracy.
 
 TRIAL is RUN/SEQ, such as r3/17 or 3/17, or SEQ alone for the newest run.`,
-		Args: cobra.ExactArgs(1),
+		Args: exactArgs("TRIAL"),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if err := opts.check(); err != nil {
 				return err
@@ -149,6 +149,16 @@ func replayTrial(ctx context.Context, a *app, opts replayOptions, id string, see
 	}
 	if opts.testImages > 0 && opts.testImages < test.Len() {
 		test = test.Subset(opts.testImages)
+	}
+	// Training drops each epoch's last partial batch, so it needs at least
+	// one whole batch.
+	if train.Len() < opts.batchSize {
+		source := "data " + run.Dataset
+		if train.Len() < ds.Train.Len() {
+			source = fmt.Sprintf("--train-images %d", train.Len())
+		}
+		return inputErrorf("invalid --batch-size %d: it is larger than the %d training images of %s, and training drops each epoch's last partial batch; use a --batch-size of at most %d",
+			opts.batchSize, train.Len(), source, train.Len())
 	}
 
 	// Train and evaluate.

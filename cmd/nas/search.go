@@ -330,11 +330,7 @@ func loadSearchData(o searchOptions, space *searchspace.Space) (searchSetup, err
 		train = train.Subset(o.TrainImages)
 	}
 	if train.Len() < o.BatchSize {
-		if o.TrainImages > 0 {
-			return searchSetup{}, inputErrorf("--train-images %d is smaller than --batch-size %d: use more images or a smaller batch", o.TrainImages, o.BatchSize)
-		}
-		return searchSetup{}, inputErrorf("holding out --val-size %d of the %d %s training images leaves %d, fewer than --batch-size %d: use a --val-size of at most %d or a smaller --batch-size",
-			o.ValSize, ds.Train.Len(), ds.Name, remaining, o.BatchSize, ds.Train.Len()-o.BatchSize)
+		return searchSetup{}, batchTooLargeError(o, ds.Name, ds.Train.Len(), remaining)
 	}
 
 	setup := searchSetup{dataName: o.Data, train: train, val: val}
@@ -349,6 +345,24 @@ func loadSearchData(o searchOptions, space *searchspace.Space) (searchSetup, err
 			setup.space.Name, formatShape(setup.space.Input), setup.space.Classes, o.Data, formatShape(shape), train.Classes)
 	}
 	return setup, nil
+}
+
+// batchTooLargeError returns the input error for a --batch-size of o
+// larger than the training images: --train-images, or the remaining of
+// the split of split images of data set name once --val-size is held out.
+// It names the largest batch size that fits, and the largest --val-size
+// that fits the batch when the whole split is larger than the batch.
+func batchTooLargeError(o searchOptions, name string, split, remaining int) error {
+	if o.TrainImages > 0 {
+		return inputErrorf("invalid --batch-size %d: it is larger than --train-images %d; use a --batch-size of at most %d, or more --train-images",
+			o.BatchSize, o.TrainImages, o.TrainImages)
+	}
+	if o.BatchSize >= split {
+		return inputErrorf("invalid --batch-size %d: it is larger than the whole %s training split of %d images, and holding out --val-size %d leaves %d; use a --batch-size of at most %d",
+			o.BatchSize, name, split, o.ValSize, remaining, remaining)
+	}
+	return inputErrorf("invalid --batch-size %d: holding out --val-size %d of the %d %s training images leaves %d, fewer than one batch; use a --batch-size of at most %d, or a --val-size of at most %d",
+		o.BatchSize, o.ValSize, split, name, remaining, remaining, split-o.BatchSize)
 }
 
 // spaceChoiceCounts returns the number of choices of each decision of space, or

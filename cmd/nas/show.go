@@ -35,7 +35,7 @@ func newShowCmd(a *app) *cobra.Command {
 		Long: `show prints one trial: its metrics, its architecture block by block, and
 the results of any replays. TRIAL is RUN/SEQ, such as r3/17 (the r may be
 left out: 3/17), or SEQ alone for a trial of the newest run.`,
-		Args: cobra.ExactArgs(1),
+		Args: exactArgs("TRIAL"),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			return showTrial(a, opts, args[0])
 		},

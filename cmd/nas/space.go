@@ -61,7 +61,7 @@ or a .json, .yaml or .yml file; docs/space-format.md describes the format.`,
 func addSpaceFlags(cmd *cobra.Command, opts *spaceOptions) {
 	cmd.Flags().StringVar(&opts.space, "space", searchspace.SpaceDefault, "search space: a built-in name ("+strings.Join(searchspace.BuiltinNames(), ", ")+") or a .json/.yaml file")
 	cmd.Flags().StringVar(&opts.input, "input", "", "image shape HxWxC (default 28x28x1; 224x224x3 for the mobilenet presets; a space file's own input if it has one)")
-	cmd.Flags().IntVar(&opts.classes, "classes", 0, "number of classes (default 10; 1000 for the mobilenet presets; a space file's own count if it has one)")
+	cmd.Flags().IntVar(&opts.classes, "classes", 0, "number of classes, at least 2 (0: the space's default, which is 10, 1000 for the mobilenet presets, or a space file's own count)")
 }
 
 // spaceArgs returns the --space, --input and --classes flags of opts that
@@ -129,7 +129,7 @@ func resolveSpace(opts spaceOptions) (searchspace.Space, error) {
 		input = &shape
 	}
 	if opts.classes < 0 {
-		return searchspace.Space{}, usageErrorf("invalid --classes %d: use a count of at least 2", opts.classes)
+		return searchspace.Space{}, usageErrorf("invalid --classes %d: use a count of at least 2, or 0 for the space's default", opts.classes)
 	}
 
 	// A built-in space or preset.
