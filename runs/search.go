@@ -314,14 +314,28 @@ func (l *loop) runBatch(ctx context.Context) error {
 	if ok > 0 {
 		stats.MeanReward = sum / float64(ok)
 	}
-	l.logger.Info("batch", "run", l.run, "batch", stats.Batch, "children", stats.Scored, "failed", stats.Failed,
-		"best_reward", round4(stats.BestReward), "mean_reward", round4(stats.MeanReward),
-		"train_loss", round4(stats.TrainLoss), "baseline", round4(update.Baseline), "entropy", round4(update.Entropy),
-		"ms", stats.Took.Milliseconds())
+	l.logBatch(stats, update)
 	if l.OnBatch != nil {
 		l.OnBatch(stats)
 	}
 	return nil
+}
+
+// logBatch logs the info line of a committed batch. A batch in which every
+// child failed has no rewards to report, so its line is a warning that
+// says so in place of them.
+func (l *loop) logBatch(stats BatchStats, update rl.UpdateStats) {
+	level := slog.LevelInfo
+	attrs := []any{"run", l.run, "batch", stats.Batch, "children", stats.Scored, "failed", stats.Failed}
+	if stats.Scored > 0 && stats.Failed == stats.Scored {
+		level = slog.LevelWarn
+		attrs = append(attrs, "error", "every child of the batch failed, so it has no reward; see the \"child failed\" lines")
+	} else {
+		attrs = append(attrs, "best_reward", round4(stats.BestReward), "mean_reward", round4(stats.MeanReward))
+	}
+	attrs = append(attrs, "train_loss", round4(stats.TrainLoss), "baseline", round4(update.Baseline), "entropy", round4(update.Entropy),
+		"ms", stats.Took.Milliseconds())
+	l.logger.Log(context.Background(), level, "batch", attrs...)
 }
 
 // commit stores trials with a checkpoint of the strategy, the supernet and

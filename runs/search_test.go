@@ -3,6 +3,7 @@ package runs
 import (
 	"context"
 	"errors"
+	"log/slog"
 	"path/filepath"
 	"slices"
 	"strconv"
@@ -464,6 +465,38 @@ func TestConfig_AboveMax(t *testing.T) {
 		_, err := c.WithDefaults()
 		if err == nil || !strings.Contains(err.Error(), "at most") {
 			t.Errorf("%s: WithDefaults(%+v) = %v, want an error naming the maximum", name, c, err)
+		}
+	}
+}
+
+// TestRun_AllChildrenFailedLog checks that the line of a batch whose every
+// child failed is a warning that says so, with no NaN reward.
+func TestRun_AllChildrenFailedLog(t *testing.T) {
+	st := openStore(t)
+	run := newRun(t, st)
+	s, b := newSearch(st, Config{Children: 4, ChildrenPerBatch: 2, SupernetSteps: 2, Seed: 1})
+	b.scoreHook = func(searchspace.Arch) error { return errors.New("out of memory") }
+	var logs strings.Builder
+	s.Logger = slog.New(slog.NewTextHandler(&logs, nil))
+
+	if _, err := s.Run(context.Background(), run); err != nil {
+		t.Fatal(err)
+	}
+	var batchLines []string
+	for _, line := range strings.Split(logs.String(), "\n") {
+		if strings.Contains(line, "msg=batch") {
+			batchLines = append(batchLines, line)
+		}
+	}
+	if len(batchLines) != 2 {
+		t.Fatalf("%d batch lines, want 2:\n%s", len(batchLines), logs.String())
+	}
+	for _, line := range batchLines {
+		if strings.Contains(line, "NaN") {
+			t.Errorf("batch line shows NaN: %s", line)
+		}
+		if !strings.Contains(line, "level=WARN") || !strings.Contains(line, "every child of the batch failed") {
+			t.Errorf("batch line is not a warning that every child failed: %s", line)
 		}
 	}
 }

@@ -48,7 +48,7 @@ type benchReport struct {
 const benchWarmupSteps = 3
 
 func newBenchCmd(a *app) *cobra.Command {
-	opts := benchOptions{batch: 64, threads: runtime.GOMAXPROCS(0), steps: 20, seed: 1}
+	opts := benchOptions{batch: 64, steps: 20, seed: 1}
 	cmd := &cobra.Command{
 		Use:   "bench --arch FILE [--batch N] [--threads N] [--steps N] [--json]",
 		Short: "Measure training and inference speed of an architecture on synthetic data",
@@ -58,6 +58,11 @@ weights, trains it on one batch of random images for --steps timed steps
 images per second for both. Nothing is read but the architecture file.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
+			// The default of --threads depends on the machine, so it is
+			// resolved here rather than shown as a number in the help.
+			if !cmd.Flags().Changed("threads") {
+				opts.threads = runtime.GOMAXPROCS(0)
+			}
 			if err := checkBenchFlags(opts); err != nil {
 				return err
 			}
@@ -71,7 +76,7 @@ images per second for both. Nothing is read but the architecture file.`,
 	f := cmd.Flags()
 	f.StringVar(&opts.archFile, "arch", "", "architecture JSON file (required)")
 	f.IntVar(&opts.batch, "batch", opts.batch, "images per step")
-	f.IntVar(&opts.threads, "threads", opts.threads, "threads per kernel call (default: GOMAXPROCS)")
+	f.IntVar(&opts.threads, "threads", 0, "threads per kernel call (default GOMAXPROCS, the number of CPUs Go uses)")
 	f.IntVar(&opts.steps, "steps", opts.steps, "timed training steps and inference passes")
 	f.Uint64Var(&opts.seed, "seed", opts.seed, "seed of the weights and the synthetic batch")
 	f.BoolVar(&opts.asJSON, "json", false, "print as JSON")

@@ -526,7 +526,29 @@ func runSearch(ctx context.Context, a *app, search *runs.Search, runID string, o
 	if !o.asJSON {
 		printSearchResult(a, search.Store.Path(), res)
 	}
+	if res.Best == nil && res.Trials > 0 {
+		return noSuccessError(search.Store, res)
+	}
 	return nil
+}
+
+// noSuccessError returns the error of run res.Run, which spent its budget
+// with every trial failed, naming the first failure.
+func noSuccessError(s *store.Store, res runs.Result) error {
+	trials, err := s.Trials(res.Run)
+	if err != nil {
+		return fmt.Errorf("run %s has no successful trial, and reading its trials failed: %w", res.Run, err)
+	}
+	first := "unknown"
+	firstID := store.TrialID(res.Run, 1)
+	for _, t := range trials {
+		if t.Status != store.TrialOK {
+			first, firstID = t.Error, t.ID()
+			break
+		}
+	}
+	return fmt.Errorf("run %s has no successful trial: all %s failed, the first (%s) with: %s; see `nas show %s%s`",
+		res.Run, countNoun(res.Trials, "child", "children"), firstID, first, firstID, storeArg(s.Path()))
 }
 
 // newSearchBar returns a progress bar on stderr, or nil when stderr is not

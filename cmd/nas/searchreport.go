@@ -73,7 +73,7 @@ func printSearchJSON(a *app, s *store.Store, res runs.Result, o searchOptions) e
 
 func printSearchResult(a *app, path string, res runs.Result) {
 	w := a.stdout
-	fmt.Fprintf(w, "run %s: %d trials in %d batches, stored in %s\n", res.Run, res.Trials, res.Batches, path)
+	fmt.Fprintf(w, "run %s: %s in %s, stored in %s\n", res.Run, countNoun(res.Trials, "trial", "trials"), countNoun(res.Batches, "batch", "batches"), path)
 	if res.Best != nil {
 		b := res.Best
 		fmt.Fprintf(w, "best: trial %s, arch %s, reward %.4f, validation accuracy %.4f, latency %.3f ms, %d params, %.2fM MACs\n",
@@ -84,4 +84,13 @@ func printSearchResult(a *app, path string, res runs.Result) {
 	if res.Best != nil {
 		fmt.Fprintf(w, "  nas show %s%s\n  nas replay %s%s\n", res.Best.ID(), storeFlag, res.Best.ID(), storeFlag)
 	}
+}
+
+// countNoun returns n and a noun, singular when n is 1 and plural
+// otherwise: "1 trial", "2 trials".
+func countNoun(n int, singular, plural string) string {
+	if n == 1 {
+		return "1 " + singular
+	}
+	return fmt.Sprintf("%d %s", n, plural)
 }

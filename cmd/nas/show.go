@@ -22,6 +22,10 @@ type showOptions struct {
 // architecture decoded, and its replays.
 type showResult struct {
 	store.Trial
+	// Batch is the search batch the child was scored in, counted from 1 as
+	// in the search log and the text output. It replaces the stored
+	// Trial.Batch, which counts from 0.
+	Batch   int               `json:"batch"`
 	ID      string            `json:"id"`
 	Arch    *searchspace.Arch `json:"arch"`
 	Replays []store.Replay    `json:"replays"`
@@ -34,7 +38,10 @@ func newShowCmd(a *app) *cobra.Command {
 		Short: "Show one child's architecture and metrics",
 		Long: `show prints one trial: its metrics, its architecture block by block, and
 the results of any replays. TRIAL is RUN/SEQ, such as r3/17 (the r may be
-left out: 3/17), or SEQ alone for a trial of the newest run.`,
+left out: 3/17), or SEQ alone for a trial of the newest run.
+
+The batch of a trial, in the text and in the "batch" field of --json, is
+the search batch it was scored in, counted from 1 as in the search log.`,
 		Args: exactArgs("TRIAL"),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			return showTrial(a, opts, args[0])
@@ -83,7 +90,7 @@ func showTrial(a *app, opts showOptions, id string) error {
 	}
 
 	if opts.asJSON {
-		res := showResult{Trial: t, ID: t.ID(), Arch: arch, Replays: replays}
+		res := showResult{Trial: t, Batch: t.Batch + 1, ID: t.ID(), Arch: arch, Replays: replays}
 		if res.Replays == nil {
 			res.Replays = []store.Replay{}
 		}
