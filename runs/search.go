@@ -322,8 +322,8 @@ func (l *loop) runBatch(ctx context.Context) error {
 }
 
 // logBatch logs the info line of a committed batch. A batch in which every
-// child failed has no rewards to report, so its line is a warning that
-// says so in place of them.
+// child failed has no rewards to report, so its line is a warning with an
+// error attribute in place of them.
 func (l *loop) logBatch(stats BatchStats, update rl.UpdateStats) {
 	level := slog.LevelInfo
 	attrs := []any{"run", l.run, "batch", stats.Batch, "children", stats.Scored, "failed", stats.Failed}

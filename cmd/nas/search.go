@@ -315,7 +315,11 @@ func loadSearchData(o searchOptions, space *searchspace.Space) (searchSetup, err
 		return searchSetup{}, inputErrorf("--data %s: %w", o.Data, err)
 	}
 	if o.ValSize >= ds.Train.Len() {
-		return searchSetup{}, inputErrorf("invalid --val-size %d: the %s training split has only %d images", o.ValSize, ds.Name, ds.Train.Len())
+		fix := ""
+		if ds.Train.Len() > o.BatchSize {
+			fix = fmt.Sprintf("; use a --val-size of at most %d, which leaves one batch of --batch-size %d for training", ds.Train.Len()-o.BatchSize, o.BatchSize)
+		}
+		return searchSetup{}, inputErrorf("invalid --val-size %d: the %s training split has only %d images%s", o.ValSize, ds.Name, ds.Train.Len(), fix)
 	}
 	train, val, err := dataset.Split(ds.Train, o.ValSize, o.Seed)
 	if err != nil {

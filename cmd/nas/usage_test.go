@@ -69,6 +69,19 @@ func TestSearchBatchLargerThanData(t *testing.T) {
 	}
 }
 
+func TestSearchValSizeLargerThanData(t *testing.T) {
+	data := writeIDXFolder(t, 200, 20, 28, 28)
+	db := tempStore(t)
+	code, _, stderr := runCommand(t, cmdArgs(smallIDXSearch(data), "--budget", "1", "--val-size", "100000000", "--store", db)...)
+	if code != exitBadInput {
+		t.Errorf("exit %d, want %d; stderr:\n%s", code, exitBadInput, stderr)
+	}
+	if want := "invalid --val-size 100000000: the " + filepath.Base(data) + " training split has only 200 images; use a --val-size of at most 184"; !strings.Contains(stderr, want) {
+		t.Errorf("stderr does not contain %q:\n%s", want, stderr)
+	}
+	assertNoFile(t, db)
+}
+
 // TestReplayBatchLargerThanData checks that a replay on fewer training
 // images than its batch size fails before training with exit 3 and the
 // largest batch size that fits.
