@@ -177,7 +177,7 @@ func (o searchOptions) check() (runs.Config, error) {
 	}{
 		{"--workers", o.Workers, runs.MaxWorkers, "since workers beyond the core count only wait for a core"},
 		{"--supernet-steps", o.SupernetSteps, runs.MaxSupernetSteps,
-			"since at --batch-size 64 that is over 100 passes over Fashion-MNIST's 60,000 training images before each batch of children is scored"},
+			"since that many steps at --batch-size 64 are over 100 passes over Fashion-MNIST's 60,000 training images before each batch of children is scored"},
 		{"--children-per-batch", o.ChildrenPerBatch, runs.MaxChildrenPerBatch, "since the strategy learns only between batches"},
 	}
 	for _, b := range bounded {
