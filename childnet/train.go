@@ -1,6 +1,7 @@
 package childnet
 
 import (
+	"errors"
 	"fmt"
 	"math"
 
@@ -39,6 +40,10 @@ func (s *Supernet) SetOptimizer(cfg OptimizerConfig) error {
 	return nil
 }
 
+// ErrDiverged is wrapped by the error of a training step whose loss is NaN
+// or infinite, which usually means that the learning rate is too high.
+var ErrDiverged = errors.New("training diverged")
+
 // TrainStep runs one training step of child c on a batch. It runs a forward
 // pass with batch statistics and the backward pass into the worker's
 // gradient buffers. Then, under the supernet's write lock, it updates only
@@ -61,7 +66,7 @@ func (w *Worker) TrainStep(c *Child, x []float32, y []int32, n int, lr float64) 
 	loss, correct := w.computeGradients(c, x, n)
 	if math.IsNaN(loss) || math.IsInf(loss, 0) {
 		net.mu.RUnlock()
-		return StepResult{Loss: loss, Correct: correct}, fmt.Errorf("childnet: training diverged on architecture %s: loss is %v; lower the learning rate", c.arch.ID(), loss)
+		return StepResult{Loss: loss, Correct: correct}, fmt.Errorf("childnet: %w on architecture %s: loss is %v; lower the learning rate", ErrDiverged, c.arch.ID(), loss)
 	}
 	net.mu.RUnlock()
 

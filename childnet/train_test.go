@@ -3,6 +3,7 @@ package childnet
 import (
 	"context"
 	"errors"
+	"math"
 	"math/rand/v2"
 	"slices"
 	"sync"
@@ -372,5 +373,27 @@ func TestConcurrentWorkers(t *testing.T) {
 	}
 	if sumAfter > 0.6*sumBefore {
 		t.Errorf("summed loss went from %.3f to %.3f, want a drop of at least 40%%", sumBefore, sumAfter)
+	}
+}
+
+func TestTrainStepDivergedWrapsErr(t *testing.T) {
+	net, err := NewSupernet(tinySpace(), 9)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := net.SetOptimizer(OptimizerConfig{Kind: SGD}); err != nil {
+		t.Fatal(err)
+	}
+	c, err := net.Bind(tinyArch())
+	if err != nil {
+		t.Fatal(err)
+	}
+	// An infinite classifier weight makes the logits, and so the loss, NaN.
+	net.params["fc.weight"].data[0] = float32(math.Inf(1))
+	w := net.NewWorker(8)
+	x, y := randomBatch(1, 8, 8, 8, 2, 3)
+	_, err = w.TrainStep(c, x, y, 8, 0.01)
+	if !errors.Is(err, ErrDiverged) {
+		t.Fatalf("TrainStep with an infinite weight: err = %v, want ErrDiverged", err)
 	}
 }

@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+
+	"nas/store"
 )
 
 // Exit codes of the nas command.
@@ -12,7 +14,7 @@ const (
 	exitOK          = 0   // success
 	exitFailure     = 1   // runtime failure: I/O, training diverged, store error
 	exitUsage       = 2   // usage error: unknown command or flag, wrong argument count
-	exitBadInput    = 3   // bad input: invalid space, architecture, data file or id
+	exitBadInput    = 3   // bad input: invalid space, architecture, data file or id, damaged store
 	exitInterrupted = 130 // interrupted by SIGINT or SIGTERM after a clean shutdown
 )
 
@@ -59,6 +61,9 @@ func exitCodeOf(err error) int {
 	case errors.As(err, &ue):
 		return exitUsage
 	case errors.As(err, &ie):
+		return exitBadInput
+	case errors.Is(err, store.ErrCorrupt):
+		// A damaged store or record is bad input, wherever it is found.
 		return exitBadInput
 	case errors.Is(err, context.Canceled):
 		return exitInterrupted

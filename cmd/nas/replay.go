@@ -165,6 +165,10 @@ func replayTrial(ctx context.Context, a *app, opts replayOptions, id string, see
 	cfg := childnet.TrainConfig{Epochs: opts.epochs, BatchSize: opts.batchSize, LR: opts.lr, Seed: seed}
 	a.logger.Info("replay", "trial", t.ID(), "arch", t.ArchID, "epochs", opts.epochs, "train_images", train.Len(), "test_images", test.Len(), "seed", seed)
 	res, err := trainChild(ctx, *arch, train, test, cfg, a.logger, nil)
+	if errors.Is(err, childnet.ErrDiverged) && ctx.Err() == nil {
+		return fmt.Errorf("replay of %s: %w, so nothing was stored or written: replay again with a lower --lr, such as %g",
+			t.ID(), err, opts.lr/10)
+	}
 	if err != nil && ctx.Err() == nil {
 		return fmt.Errorf("replay of %s at --lr %g: %w", t.ID(), opts.lr, err)
 	}

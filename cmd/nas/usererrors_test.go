@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/binary"
 	"encoding/json"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -252,5 +253,12 @@ func TestBenchRejectsHugeArch(t *testing.T) {
 	}
 	if !strings.Contains(stderr, "needs an estimated") || !strings.Contains(stderr, "GiB") {
 		t.Errorf("message does not give the estimate:\n%s", stderr)
+	}
+}
+
+func TestCorruptErrorIsBadInput(t *testing.T) {
+	err := fmt.Errorf("read run r1: %w", store.ErrCorrupt)
+	if code := exitCodeOf(err); code != exitBadInput {
+		t.Errorf("exit code of %q = %d, want %d", err, code, exitBadInput)
 	}
 }
