@@ -86,42 +86,12 @@ func PointwiseForwardAffine(out, in, w []float32, ldw, rows, cin, cout int, e Af
 // applied to each output row while it is still in cache. out must not
 // overlap in or e.Residual.
 func DepthwiseForwardAffine(out, in []float32, f DepthwiseFilter, n, h, w, c, stride int, e Affine) {
-	const op = "DepthwiseForwardAffine"
-	checkConvSizes(op, n, h, w, c, f.K, stride)
-	f.check(op, c)
-	oh, ow := outSize(h, f.K, stride), outSize(w, f.K, stride)
-	need(op, "in", in, n*h*w*c)
-	need(op, "out", out, n*oh*ow*c)
-	e.check(op, n*oh*ow, c)
-	if c == 0 {
-		return
-	}
-	parallelFor(n*oh, partCount(n*oh, 4), func(_, lo, hi int) {
-		for row := lo; row < hi; row++ {
-			depthwiseForwardRow(out, in, f, row/oh, row%oh, h, w, c, stride)
-			e.apply(out, row*ow, (row+1)*ow, c)
-		}
-	})
+	depthwiseForward("DepthwiseForwardAffine", out, in, f, n, h, w, c, stride, &e)
 }
 
 // Conv2DForwardAffine is Conv2DForward followed by the transform e, applied
 // to each output row while it is still in cache. out must not overlap in or
 // e.Residual.
 func Conv2DForwardAffine(out, in []float32, f ConvFilter, n, h, w, cin, cout, stride int, e Affine) {
-	const op = "Conv2DForwardAffine"
-	checkConvSizes(op, n, h, w, cin, f.K, stride)
-	f.check(op, cin, cout)
-	oh, ow := outSize(h, f.K, stride), outSize(w, f.K, stride)
-	need(op, "in", in, n*h*w*cin)
-	need(op, "out", out, n*oh*ow*cout)
-	e.check(op, n*oh*ow, cout)
-	if cout == 0 {
-		return
-	}
-	parallelFor(n*oh, partCount(n*oh, 4), func(_, lo, hi int) {
-		for row := lo; row < hi; row++ {
-			conv2dForwardRow(out, in, f, row/oh, row%oh, h, w, cin, cout, stride)
-			e.apply(out, row*ow, (row+1)*ow, cout)
-		}
-	})
+	conv2dForward("Conv2DForwardAffine", out, in, f, n, h, w, cin, cout, stride, &e)
 }

@@ -37,16 +37,30 @@ func (f ConvFilter) check(op string, cin, cout int) {
 // the stem, where Cin is small (1 or 3), so it loops over taps directly
 // instead of building an im2col matrix.
 func Conv2DForward(out, in []float32, f ConvFilter, n, h, w, cin, cout, stride int) {
-	const op = "Conv2DForward"
+	conv2dForward("Conv2DForward", out, in, f, n, h, w, cin, cout, stride, nil)
+}
+
+// conv2dForward implements Conv2DForward and, with e not nil,
+// Conv2DForwardAffine, which transforms each output row after computing it.
+func conv2dForward(op string, out, in []float32, f ConvFilter, n, h, w, cin, cout, stride int, e *Affine) {
 	checkConvSizes(op, n, h, w, cin, f.K, stride)
 	f.check(op, cin, cout)
 	oh, ow := outSize(h, f.K, stride), outSize(w, f.K, stride)
 	need(op, "in", in, n*h*w*cin)
 	need(op, "out", out, n*oh*ow*cout)
+	if e != nil {
+		e.check(op, n*oh*ow, cout)
+	}
+	if cout == 0 {
+		return
+	}
 
 	parallelFor(n*oh, partCount(n*oh, 4), func(_, lo, hi int) {
 		for row := lo; row < hi; row++ {
 			conv2dForwardRow(out, in, f, row/oh, row%oh, h, w, cin, cout, stride)
+			if e != nil {
+				e.apply(out, row*ow, (row+1)*ow, cout)
+			}
 		}
 	})
 }

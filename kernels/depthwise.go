@@ -37,16 +37,31 @@ func (f DepthwiseFilter) check(op string, c int) {
 // where taps outside the input count as zero. in is [N,H,W,C], out is
 // [N,OH,OW,C] and is overwritten.
 func DepthwiseForward(out, in []float32, f DepthwiseFilter, n, h, w, c, stride int) {
-	const op = "DepthwiseForward"
+	depthwiseForward("DepthwiseForward", out, in, f, n, h, w, c, stride, nil)
+}
+
+// depthwiseForward implements DepthwiseForward and, with e not nil,
+// DepthwiseForwardAffine, which transforms each output row after computing
+// it.
+func depthwiseForward(op string, out, in []float32, f DepthwiseFilter, n, h, w, c, stride int, e *Affine) {
 	checkConvSizes(op, n, h, w, c, f.K, stride)
 	f.check(op, c)
 	oh, ow := outSize(h, f.K, stride), outSize(w, f.K, stride)
 	need(op, "in", in, n*h*w*c)
 	need(op, "out", out, n*oh*ow*c)
+	if e != nil {
+		e.check(op, n*oh*ow, c)
+	}
+	if c == 0 {
+		return
+	}
 
 	parallelFor(n*oh, partCount(n*oh, 4), func(_, lo, hi int) {
 		for row := lo; row < hi; row++ {
 			depthwiseForwardRow(out, in, f, row/oh, row%oh, h, w, c, stride)
+			if e != nil {
+				e.apply(out, row*ow, (row+1)*ow, c)
+			}
 		}
 	})
 }
