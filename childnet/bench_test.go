@@ -12,11 +12,10 @@ import (
 	"nas/kernels"
 )
 
-// BenchmarkTrainStepReference times one training step (forward, backward,
-// Nesterov SGD update) of the reference child at batch 64 with two kernel
-// threads, on random data.
-func BenchmarkTrainStepReference(b *testing.B) {
-	arch := loadReferenceArch(&testing.T{})
+// referenceModel returns a standalone model of the reference child and the
+// bound child, and sets two kernel threads until the benchmark ends.
+func referenceModel(b *testing.B) (*Supernet, *Child) {
+	arch := loadReferenceArch(b)
 	net, err := NewModel(arch, 1)
 	if err != nil {
 		b.Fatal(err)
@@ -25,11 +24,20 @@ func BenchmarkTrainStepReference(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
+	previous := kernels.Threads()
+	kernels.SetThreads(2)
+	b.Cleanup(func() { kernels.SetThreads(previous) })
+	return net, c
+}
+
+// BenchmarkTrainStepReference times one training step (forward, backward,
+// Nesterov SGD update) of the reference child at batch 64 with two kernel
+// threads, on random data.
+func BenchmarkTrainStepReference(b *testing.B) {
+	net, c := referenceModel(b)
 	if err := net.SetOptimizer(DefaultOptimizerConfig()); err != nil {
 		b.Fatal(err)
 	}
-	defer kernels.SetThreads(kernels.Threads())
-	kernels.SetThreads(2)
 	const n = 64
 	x, y := randomBatch(1, n, 28, 28, 1, 10)
 	w := net.NewWorker(n)
@@ -50,17 +58,7 @@ func BenchmarkTrainStepReference(b *testing.B) {
 // BenchmarkEvalReference times one inference pass of the reference child at
 // batch 64 with two kernel threads, on random data.
 func BenchmarkEvalReference(b *testing.B) {
-	arch := loadReferenceArch(&testing.T{})
-	net, err := NewModel(arch, 1)
-	if err != nil {
-		b.Fatal(err)
-	}
-	c, err := net.Bind(arch)
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer kernels.SetThreads(kernels.Threads())
-	kernels.SetThreads(2)
+	net, c := referenceModel(b)
 	const n = 64
 	x, _ := randomBatch(1, n, 28, 28, 1, 10)
 	w := net.NewWorker(n)
@@ -79,17 +77,7 @@ func BenchmarkEvalReference(b *testing.B) {
 // does by default: BN recalibration on 512 images, then evaluation on 1,024,
 // at batch 64 with two kernel threads, on random data.
 func BenchmarkScoreReference(b *testing.B) {
-	arch := loadReferenceArch(&testing.T{})
-	net, err := NewModel(arch, 1)
-	if err != nil {
-		b.Fatal(err)
-	}
-	c, err := net.Bind(arch)
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer kernels.SetThreads(kernels.Threads())
-	kernels.SetThreads(2)
+	net, c := referenceModel(b)
 	const n = 64
 	batches := make([]Batch, 16)
 	for i := range batches {
@@ -97,6 +85,7 @@ func BenchmarkScoreReference(b *testing.B) {
 		batches[i] = Batch{X: x, Y: y, N: n}
 	}
 	w := net.NewWorker(n)
+
 	score := func() {
 		if err := w.RecalibrateBN(c, batches[:8]); err != nil {
 			b.Fatal(err)
@@ -171,7 +160,7 @@ func BenchmarkStandaloneReference(b *testing.B) {
 	if err != nil {
 		b.Skip(err)
 	}
-	arch := loadReferenceArch(&testing.T{})
+	arch := loadReferenceArch(b)
 	defer kernels.SetThreads(kernels.Threads())
 	kernels.SetThreads(2)
 	logger := slog.New(slog.NewTextHandler(os.Stderr, nil))

@@ -28,7 +28,7 @@ func needTorch(t *testing.T) {
 	}
 }
 
-func loadReferenceArch(t *testing.T) searchspace.Arch {
+func loadReferenceArch(t testing.TB) searchspace.Arch {
 	t.Helper()
 	data, err := os.ReadFile("testdata/reference_child.json")
 	if err != nil {
