@@ -202,8 +202,8 @@ func depthwise3InputGradImage(dIn, dOut []float32, f DepthwiseFilter, b, h, w, c
 // dw3GradS2Row writes, or adds when accumulate is set, one output-gradient
 // row's share of an input-gradient row for K = 3, stride 2: input column 2x
 // gets g[x]·t[1], column 2x+1 gets g[x]·t[2] + g[x+1]·t[0]. t points at tap
-// 0 of the tap row, the others tapCol bytes apart; dst and g point at the
-// block's channel in column 0 of rows of w and (w+1)/2 pixels.
+// 0 of the tap row, and the others follow tapCol bytes apart. dst and g
+// point at the block's channel in column 0 of rows of w and (w+1)/2 pixels.
 func dw3GradS2Row(dst, g, t unsafe.Pointer, tapCol, w, pixel int, m archsimd.Mask32x16, accumulate bool) {
 	w0, w1, w2 := load16(t, m), load16(unsafe.Add(t, tapCol), m), load16(unsafe.Add(t, 2*tapCol), m)
 	ow := (w + 1) / 2

@@ -469,8 +469,8 @@ func TestConfig_AboveMax(t *testing.T) {
 	}
 }
 
-// TestRun_AllChildrenFailedLog checks that the line of a batch whose every
-// child failed is a warning that says so, with no NaN reward.
+// TestRun_AllChildrenFailedLog checks that a batch whose every child failed
+// is logged as a warning naming the failure, with no NaN reward.
 func TestRun_AllChildrenFailedLog(t *testing.T) {
 	st := openStore(t)
 	run := newRun(t, st)

@@ -52,7 +52,7 @@ func inputBatchBytes(in searchspace.Shape, batch int) int64 {
 // standalone model at batch size batch, with one input batch, is estimated
 // to need more than the machine's memory. A command then fails before it
 // allocates instead of dying in the Go runtime. subject names arch in the
-// message, and fix says what to change.
+// message, and fix is the change the message suggests.
 func checkModelMemory(arch searchspace.Arch, batch int, subject, fix string) error {
 	total := machineMemoryBytes()
 	if total == 0 {

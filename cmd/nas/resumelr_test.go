@@ -205,9 +205,9 @@ func TestSearchDivergedNamesFix(t *testing.T) {
 	}
 }
 
-// TestSearchDivergedAgainNewRun checks that a run that diverges again after
-// --resume lowered its rate, or at an already low rate, is told to start a
-// new run instead of resuming with a lower rate.
+// TestSearchDivergedAgainNewRun checks that the error of a run that diverges
+// again after --resume lowered its rate, or at an already low rate,
+// suggests a new run instead of another resume with a lower rate.
 func TestSearchDivergedAgainNewRun(t *testing.T) {
 	divergeSearches(t)
 	data := writeIDXFolder(t, 200, 20, 28, 28)
